@@ -1,0 +1,102 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type inventory struct {
+	Datasets map[string]struct {
+		FileList []struct {
+			Path       string         `json:"path"`
+			Events     int            `json:"events"`
+			EventNames map[string]int `json:"eventNames"`
+		} `json:"file_list"`
+	} `json:"datasets"`
+}
+
+// decodeAll reads every record of a file through the decoder and parser.
+func decodeAll(t *testing.T, path string) (names map[string]int, n int, rejected []error, err error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	plain, release, err := plainReader(f, DefaultMaxDecompressedBytes)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	defer release()
+	d := NewDecoder(plain, 0)
+	names = map[string]int{}
+	for {
+		raw, err := d.Next()
+		if err == io.EOF {
+			return names, n, rejected, nil
+		}
+		var re *RecordError
+		if errors.As(err, &re) {
+			rejected = append(rejected, err)
+			continue
+		}
+		if err != nil {
+			return names, n, rejected, err
+		}
+		var ev Event
+		if err := ParseEvent(raw, &ev); err != nil {
+			rejected = append(rejected, err)
+			continue
+		}
+		n++
+		name := ev.EventName
+		if name == "" {
+			name = "None" // the inventory's word for a record without eventName
+		}
+		names[name]++
+	}
+}
+
+// TestDecodeRealEvents checks event counts and eventName counts of every
+// real file against testdata/events/inventory.json (golden numbers
+// computed independently).
+func TestDecodeRealEvents(t *testing.T) {
+	b, err := os.ReadFile("../testdata/events/inventory.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inv inventory
+	if err := json.Unmarshal(b, &inv); err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	for ds, d := range inv.Datasets {
+		for _, f := range d.FileList {
+			files++
+			t.Run(ds+"/"+filepath.Base(f.Path), func(t *testing.T) {
+				names, n, rejected, err := decodeAll(t, filepath.Join("../testdata/events", f.Path))
+				if err != nil {
+					t.Fatalf("decode: %v", err)
+				}
+				if len(rejected) > 0 {
+					t.Errorf("rejected %d records: %v", len(rejected), rejected[0])
+				}
+				if n != f.Events {
+					t.Errorf("events = %d; want %d", n, f.Events)
+				}
+				if diff := cmp.Diff(f.EventNames, names); diff != "" {
+					t.Errorf("eventName counts (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+	if files < 90 {
+		t.Fatalf("inventory lists %d files; want the whole corpus", files)
+	}
+}
