@@ -1,0 +1,33 @@
+// Package lake writes CloudTrail events into a Hive-partitioned, zstd
+// Parquet lake that DuckDB, Athena, Trino and Spark read as is, and keeps
+// the manifest that makes ingest incremental, resumable and exactly-once.
+//
+// Layout under the lake folder DIR:
+//
+//	DIR/events/account=A/region=R/event_date=YYYY-MM-DD/part-BATCH.parquet
+//	DIR/_state/manifest/BATCH.json          the commit record of one batch
+//	DIR/_state/seen/event_date=D/BATCH.ids  sorted 64-bit hashes of the eventIDs a batch wrote
+//
+// Partitions are by the event's recipient account, its awsRegion and the
+// UTC date of its eventTime (not the delivery date). Rows are sorted by
+// eventTime within a file.
+//
+// # Exactly once
+//
+// Events are gathered into batches of whole source objects. A batch is
+// written as Parquet files (temp name, fsync, rename), then its seen-ID
+// files, and last its manifest entry (temp, fsync, rename, fsync of the
+// folder). The manifest rename is the commit point. On open, the writer
+// deletes every Parquet or seen-ID file whose batch has no manifest entry
+// (what a killed run left), so a crash at any moment followed by a re-run
+// leaves the lake an uninterrupted run would have: objects whose batch
+// committed are skipped; the others are read again.
+//
+// Duplicate events (overlapping trails, re-delivered files, the same file
+// under two keys) are written once: an event's identity is its eventID
+// (or, for the old records without one, a hash of its bytes), and the
+// seen-ID sets are kept per event date, because copies of one event share
+// its eventTime. Every event is counted as written, duplicate or rejected.
+//
+// A Writer is used by one goroutine (ingest.Run's sink goroutine).
+package lake

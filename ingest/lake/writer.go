@@ -1,0 +1,576 @@
+package lake
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/trailscope/trailscope/ingest"
+	"github.com/trailscope/trailscope/ingest/keyname"
+)
+
+// Options configure a Writer.
+type Options struct {
+	// BatchEvents is how many events are gathered before a batch is
+	// committed (default 20,000). Larger batches make fewer, larger files
+	// and use more memory.
+	BatchEvents int
+	// Shard names this writer's shard in batch names when ingest is
+	// sharded ("" for none), so shards never collide.
+	Shard string
+	// RetryFailed makes objects recorded as failed (corrupt, not
+	// CloudTrail) eligible again even if unchanged.
+	RetryFailed bool
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Writer is the ingest.Sink that writes the lake.
+type Writer struct {
+	dir      string
+	opts     Options
+	done     map[uint64]objState // committed objects by key hash
+	seen     *seenSets
+	batch    *batch
+	inflight *inflight // the batch being committed in the background, if any
+	report   Report
+	started  time.Time
+}
+
+// inflight is a batch committed by a background goroutine while the
+// next one fills. At most one is in flight.
+type inflight struct {
+	done    chan struct{}
+	files   []ManifestEntry
+	written int64
+	outputs int
+	err     error
+}
+
+type objState struct {
+	tag    uint64 // hash of etag and size
+	failed bool
+}
+
+// Report is the outcome of an ingest run. Its event counts balance:
+// EventsIn = EventsWritten + EventsDuplicate + EventsRejected.
+type Report struct {
+	Lake            string           `json:"lake"`
+	FilesTotal      int64            `json:"files_total"`
+	FilesIngested   int64            `json:"files_ingested"`
+	FilesSkipped    int64            `json:"files_skipped"`
+	FilesFailed     int64            `json:"files_failed"`
+	EventsIn        int64            `json:"events_in"`
+	EventsWritten   int64            `json:"events_written"`
+	EventsDuplicate int64            `json:"events_duplicate"`
+	EventsRejected  int64            `json:"events_rejected"`
+	ParquetFiles    int64            `json:"parquet_files"`
+	Batches         int64            `json:"batches"`
+	SkipReasons     map[string]int64 `json:"skip_reasons,omitempty"`
+	Failures        []Failure        `json:"failures"`
+	FailuresOmitted int64            `json:"failures_omitted,omitempty"`
+	Duration        time.Duration    `json:"-"`
+	Seconds         float64          `json:"seconds"`
+}
+
+// Failure names an object (or a record in it) that could not be used.
+type Failure struct {
+	Bucket   string `json:"bucket,omitempty"`
+	Key      string `json:"key"`
+	Kind     string `json:"kind"` // "file" or "record"
+	Error    string `json:"error"`
+	Rejected int64  `json:"events_rejected"`
+}
+
+// Balanced reports whether every event is accounted for.
+func (r *Report) Balanced() bool {
+	return r.EventsIn == r.EventsWritten+r.EventsDuplicate+r.EventsRejected
+}
+
+const maxFailures = 1000
+
+// Open opens (or creates) the lake in dir, removing whatever an
+// interrupted run left uncommitted, and loads the manifest.
+func Open(ctx context.Context, dir string, opts Options) (*Writer, error) {
+	if opts.BatchEvents <= 0 {
+		opts.BatchEvents = 20_000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	for _, d := range []string{eventsDir(dir), manifestDir(dir), seenDir(dir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("open lake: %w", err)
+		}
+	}
+	// Fail now, with the cause, if nothing can be written (read-only
+	// mount, permissions), rather than after reading the first batch.
+	probe := filepath.Join(dir, "_state", ".write-probe")
+	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+		return nil, fmt.Errorf("lake %s is not writable: %w", dir, err)
+	}
+	os.Remove(probe)
+	w := &Writer{dir: dir, opts: opts, done: map[uint64]objState{}, started: opts.Now()}
+	w.report.Lake = dir
+	w.report.SkipReasons = map[string]int64{}
+	w.report.Failures = []Failure{}
+	committed, err := w.loadManifest()
+	if err != nil {
+		return nil, err
+	}
+	if err := recoverDir(eventsDir(dir), committed); err != nil {
+		return nil, err
+	}
+	if err := recoverDir(seenDir(dir), committed); err != nil {
+		return nil, err
+	}
+	w.seen = newSeenSets(seenDir(dir))
+	w.batch = newBatch()
+	return w, nil
+}
+
+func eventsDir(dir string) string   { return filepath.Join(dir, "events") }
+func manifestDir(dir string) string { return filepath.Join(dir, "_state", "manifest") }
+func seenDir(dir string) string     { return filepath.Join(dir, "_state", "seen") }
+
+// ManifestEntry is one source object in a committed batch.
+type ManifestEntry struct {
+	Bucket       string    `json:"bucket,omitempty"`
+	Key          string    `json:"key"`
+	ETag         string    `json:"etag,omitempty"`
+	VersionID    string    `json:"version_id,omitempty"`
+	Size         int64     `json:"size"`
+	LastModified time.Time `json:"last_modified,omitzero"`
+	Status       string    `json:"status"` // ingested | failed
+	Error        string    `json:"error,omitempty"`
+	Events       int64     `json:"events"`
+	Written      int64     `json:"written"`
+	Duplicates   int64     `json:"duplicates"`
+	Rejected     int64     `json:"rejected"`
+}
+
+// Manifest is the commit record of one batch.
+type Manifest struct {
+	Batch     string          `json:"batch"`
+	Committed time.Time       `json:"committed"`
+	Files     []ManifestEntry `json:"files"`
+	Outputs   []string        `json:"outputs"` // parquet files, relative to the lake
+}
+
+func objKey(bucket, key string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(bucket))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return h.Sum64()
+}
+
+func objTag(etag string, size int64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(etag))
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(size))
+	h.Write(b[:])
+	return h.Sum64()
+}
+
+// loadManifest reads every committed batch and returns their names.
+func (w *Writer) loadManifest() (map[string]bool, error) {
+	committed := map[string]bool{}
+	ents, err := os.ReadDir(manifestDir(w.dir))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			os.Remove(filepath.Join(manifestDir(w.dir), name))
+			continue
+		}
+		if !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		m, err := ReadManifest(filepath.Join(manifestDir(w.dir), name))
+		if err != nil {
+			return nil, err
+		}
+		committed[m.Batch] = true
+		for _, f := range m.Files {
+			w.done[objKey(f.Bucket, f.Key)] = objState{tag: objTag(f.ETag, f.Size), failed: f.Status != "ingested"}
+		}
+	}
+	return committed, nil
+}
+
+// ReadManifest reads one batch's manifest file.
+func ReadManifest(path string) (*Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", path, err)
+	}
+	return &m, nil
+}
+
+// batchOf extracts the batch name from "part-BATCH.parquet" or "BATCH.ids".
+func batchOf(name string) string {
+	name = strings.TrimSuffix(name, ".tmp")
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ".parquet"), ".ids")
+	return strings.TrimPrefix(name, "part-")
+}
+
+// recoverDir deletes files of uncommitted batches and temp files.
+func recoverDir(root string, committed map[string]bool) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if strings.HasSuffix(name, ".tmp") || !committed[batchOf(name)] {
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("recover lake: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Done reports whether obj was committed before (same ETag and size),
+// unless it failed and RetryFailed is set.
+func (w *Writer) Done(obj ingest.Object) bool {
+	st, ok := w.done[objKey(obj.Bucket, obj.Key)]
+	if !ok || st.tag != objTag(obj.ETag, obj.Size) {
+		return false
+	}
+	return !(st.failed && w.opts.RetryFailed)
+}
+
+type partKey struct{ account, region, date string }
+
+// batch gathers the rows of whole source objects, per partition.
+type batch struct {
+	parts  map[partKey][]*ingest.Event
+	files  []ManifestEntry
+	events int
+}
+
+func newBatch() *batch { return &batch{parts: map[partKey][]*ingest.Event{}} }
+
+// partitionOf picks the partition values, safe as folder names.
+func partitionOf(ev *ingest.Event, key keyname.Key) partKey {
+	p := partKey{account: "unknown", region: "unknown", date: "unknown"}
+	switch {
+	case keyname.IsAccount(ev.RecipientAccountID):
+		p.account = ev.RecipientAccountID
+	case keyname.IsAccount(key.Account):
+		p.account = key.Account
+	case ev.UserIdentity != nil && keyname.IsAccount(ev.UserIdentity.AccountID):
+		p.account = ev.UserIdentity.AccountID
+	}
+	switch {
+	case keyname.IsRegion(ev.AWSRegion):
+		p.region = ev.AWSRegion
+	case keyname.IsRegion(key.Region):
+		p.region = key.Region
+	}
+	if !ev.EventTime.IsZero() {
+		p.date = ev.EventTime.UTC().Format("2006-01-02")
+	}
+	return p
+}
+
+// eventHash is the identity used for de-duplication.
+func eventHash(ev *ingest.Event) uint64 {
+	h := fnv.New64a()
+	if ev.EventID != "" {
+		h.Write([]byte("id:"))
+		h.Write([]byte(ev.EventID))
+		return h.Sum64()
+	}
+	// No eventID (old records): the event's content identifies it.
+	b, _ := json.Marshal(struct {
+		*ingest.Event
+		SourceBucket, SourceKey, RecordIndex struct{} `json:"-"`
+	}{Event: ev})
+	h.Write([]byte("raw:"))
+	h.Write(b)
+	return h.Sum64()
+}
+
+// Write takes one file's result and events.
+func (w *Writer) Write(ctx context.Context, f ingest.FileResult, events []ingest.Event) error {
+	w.report.FilesTotal++
+	switch f.Status {
+	case ingest.FileSkipped:
+		w.report.FilesSkipped++
+		w.report.SkipReasons[f.Reason]++
+		return nil
+	case ingest.FileFailed:
+		w.report.FilesFailed++
+		w.report.EventsIn += f.Records
+		w.report.EventsRejected += f.Records
+		w.addFailure(Failure{Bucket: f.Object.Bucket, Key: f.Object.Key, Kind: "file", Error: f.Reason, Rejected: f.Records})
+		if !f.Transient {
+			// Record it so unchanged bad objects are not retried forever.
+			w.batch.files = append(w.batch.files, entryOf(f, "failed", 0, 0))
+		}
+		return nil
+	}
+	w.report.FilesIngested++
+	w.report.EventsIn += f.Records
+	w.report.EventsRejected += f.Rejected
+	for _, e := range f.RecordErrors {
+		w.addFailure(Failure{Bucket: f.Object.Bucket, Key: f.Object.Key, Kind: "record", Error: e, Rejected: 1})
+	}
+	if int64(len(f.RecordErrors)) < f.Rejected {
+		w.report.FailuresOmitted += f.Rejected - int64(len(f.RecordErrors))
+	}
+	k, _ := keyname.Parse(f.Object.Key)
+	var written, dups int64
+	for i := range events {
+		ev := &events[i]
+		p := partitionOf(ev, k)
+		isNew, err := w.seen.add(p.date, eventHash(ev))
+		if err != nil {
+			return err
+		}
+		if !isNew {
+			dups++
+			continue
+		}
+		w.batch.parts[p] = append(w.batch.parts[p], ev)
+		written++
+	}
+	w.batch.events += int(written)
+	w.report.EventsDuplicate += dups
+	e := entryOf(f, "ingested", written, dups)
+	w.batch.files = append(w.batch.files, e)
+	if w.batch.events >= w.opts.BatchEvents {
+		return w.commit(ctx)
+	}
+	return nil
+}
+
+func entryOf(f ingest.FileResult, status string, written, dups int64) ManifestEntry {
+	return ManifestEntry{Bucket: f.Object.Bucket, Key: f.Object.Key, ETag: f.Object.ETag, VersionID: f.Object.VersionID,
+		Size: f.Object.Size, LastModified: f.Object.LastModified, Status: status, Error: f.Reason,
+		Events: f.Records, Written: written, Duplicates: dups, Rejected: f.Records - written - dups}
+}
+
+func (w *Writer) addFailure(f Failure) {
+	if len(w.report.Failures) >= maxFailures {
+		w.report.FailuresOmitted++
+		return
+	}
+	w.report.Failures = append(w.report.Failures, f)
+}
+
+func newBatchName(now time.Time, shard string) string {
+	var r [4]byte
+	rand.Read(r[:])
+	name := now.UTC().Format("20060102T150405.000000Z") + "-" + hex.EncodeToString(r[:])
+	if shard != "" {
+		name += "-s" + shard
+	}
+	return strings.ReplaceAll(name, ".", "")
+}
+
+// commit hands the pending batch to a background goroutine (after the
+// previous one finished) so decoding goes on while Parquet is written.
+func (w *Writer) commit(ctx context.Context) error {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	b := w.batch
+	if len(b.files) == 0 {
+		return nil
+	}
+	w.batch = newBatch()
+	frozen := w.seen.freeze()
+	name := newBatchName(w.opts.Now(), w.opts.Shard)
+	in := &inflight{done: make(chan struct{}), files: b.files}
+	w.inflight = in
+	// The batch outlives the call (and the pipeline's context, which ends
+	// with the run); a cancelled run still finishes or abandons it cleanly.
+	bctx := context.WithoutCancel(ctx)
+	go func() {
+		defer close(in.done)
+		in.written, in.outputs, in.err = writeBatch(bctx, w.dir, name, b, frozen, w.opts.Now)
+	}()
+	return nil
+}
+
+// wait waits for the batch in flight and accounts for it.
+func (w *Writer) wait() error {
+	in := w.inflight
+	if in == nil {
+		return nil
+	}
+	<-in.done
+	w.inflight = nil
+	if in.err != nil {
+		w.seen.unfreeze()
+		return in.err
+	}
+	w.seen.thaw()
+	for _, f := range in.files {
+		w.done[objKey(f.Bucket, f.Key)] = objState{tag: objTag(f.ETag, f.Size), failed: f.Status != "ingested"}
+	}
+	w.report.EventsWritten += in.written
+	w.report.ParquetFiles += int64(in.outputs)
+	w.report.Batches++
+	return nil
+}
+
+// writeBatch writes one batch's Parquet files, its seen-ID files and, last,
+// its manifest (the commit point). It touches no Writer state.
+func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[string][]uint64, now func() time.Time) (int64, int, error) {
+	m := Manifest{Batch: name, Files: b.files, Outputs: []string{}}
+	keys := make([]partKey, 0, len(b.parts))
+	for k := range b.parts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, c := keys[i], keys[j]
+		return a.account+"/"+a.region+"/"+a.date < c.account+"/"+c.region+"/"+c.date
+	})
+	// Partitions are written in parallel (two at a time: decoding goes on
+	// meanwhile), each sorted by eventTime.
+	outputs := make([]string, len(keys))
+	var g errgroup.Group
+	g.SetLimit(2)
+	for i, k := range keys {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rows := b.parts[k]
+			slices.SortStableFunc(rows, func(x, y *ingest.Event) int {
+				if c := x.EventTime.Compare(y.EventTime); c != 0 {
+					return c
+				}
+				return strings.Compare(x.EventID, y.EventID)
+			})
+			rel := filepath.Join("events", "account="+k.account, "region="+k.region, "event_date="+k.date, "part-"+name+".parquet")
+			if err := writeParquet(filepath.Join(dir, rel), rows); err != nil {
+				return fmt.Errorf("write %s: %w", rel, err)
+			}
+			outputs[i] = filepath.ToSlash(rel)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, 0, err
+	}
+	var written int64
+	for _, k := range keys {
+		written += int64(len(b.parts[k]))
+	}
+	m.Outputs = append(m.Outputs, outputs...)
+	if err := writeIDs(seenDir(dir), name, frozen); err != nil {
+		return 0, 0, err
+	}
+	m.Committed = now().UTC()
+	body, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := writeAtomic(filepath.Join(manifestDir(dir), name+".json"), body); err != nil {
+		return 0, 0, fmt.Errorf("commit batch %s: %w", name, err)
+	}
+	return written, len(m.Outputs), nil
+}
+
+// Close commits what is pending and returns the run's report.
+func (w *Writer) Close(ctx context.Context) (*Report, error) {
+	err := w.commit(ctx)
+	if werr := w.wait(); err == nil {
+		err = werr
+	}
+	w.report.Duration = w.opts.Now().Sub(w.started)
+	w.report.Seconds = w.report.Duration.Seconds()
+	if err == nil && !w.report.Balanced() {
+		err = fmt.Errorf("internal error: events do not balance: in %d != written %d + duplicate %d + rejected %d",
+			w.report.EventsIn, w.report.EventsWritten, w.report.EventsDuplicate, w.report.EventsRejected)
+	}
+	return &w.report, err
+}
+
+// Abort drops the pending batch (nothing of it reaches the lake) and
+// returns the report of what was committed. Events of the dropped batch
+// are not counted as written; a re-run reads their objects again.
+func (w *Writer) Abort() *Report {
+	w.wait() // a batch already in flight may still commit; its files are then done
+	w.seen.abort()
+	w.batch = newBatch()
+	w.report.Duration = w.opts.Now().Sub(w.started)
+	w.report.Seconds = w.report.Duration.Seconds()
+	return &w.report
+}
+
+// rowGroupRows bounds a row group, and so the writer's memory.
+const rowGroupRows = 16384
+
+func writeParquet(path string, rows []*ingest.Event) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	pw := parquet.NewGenericWriter[*ingest.Event](f,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.MaxRowsPerRowGroup(rowGroupRows),
+		parquet.CreatedBy("trailscope", "0.1", ""),
+	)
+	for len(rows) > 0 {
+		n := min(len(rows), 4096)
+		if _, err := pw.Write(rows[:n]); err != nil {
+			return fail(err)
+		}
+		rows = rows[n:]
+	}
+	if err := pw.Close(); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// writeAtomic is ingest.WriteFileAtomic: temp name, fsync, rename, and a
+// folder fsync so the new name is durable.
+var writeAtomic = ingest.WriteFileAtomic
