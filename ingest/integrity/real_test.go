@@ -1,0 +1,143 @@
+package integrity
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// TestRealDigest parses the real CloudTrail digest in testdata/integrity
+// (see SOURCE.txt) and checks fields and the signing-string layout.
+func TestRealDigest(t *testing.T) {
+	raw, err := os.ReadFile("../../testdata/integrity/llm-guard-digest-20231015T230404Z.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ParseDigest(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.AWSAccountID != "327878933619" || d.DigestEndTime != "2023-10-15T23:04:04Z" || d.DigestPublicKeyFingerprint != "be2f0b997552f44942837300ba1aba9d" {
+		t.Fatalf("parsed %+v", d)
+	}
+	if d.PreviousDigestSignature == nil || len(*d.PreviousDigestSignature) != 512 || d.PreviousDigestS3Object == nil || !strings.HasSuffix(*d.PreviousDigestS3Object, "20231015T220404Z.json.gz") {
+		t.Fatalf("previous link %v %v", d.PreviousDigestS3Object, d.PreviousDigestSignature)
+	}
+	if len(d.LogFiles) == 0 {
+		t.Fatal("no logFiles")
+	}
+	ss := SigningString(d, raw)
+	lines := strings.Split(ss, "\n")
+	if len(lines) != 4 || lines[0] != d.DigestEndTime || lines[1] != d.DigestS3Bucket+"/"+d.DigestS3Object || lines[2] != HashHex(raw) || lines[3] != *d.PreviousDigestSignature {
+		t.Fatalf("signing string %q", ss)
+	}
+	// Our serializer writes the real file's bytes back exactly.
+	again, err := MarshalDigest(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, raw) {
+		t.Errorf("MarshalDigest does not reproduce the real digest's bytes")
+	}
+}
+
+// TestSigningStringVector is the AWS CLI's unit-test vector (DIGEST.md §2.3).
+func TestSigningStringVector(t *testing.T) {
+	d := &Digest{DigestEndTime: "a", DigestS3Bucket: "b", DigestS3Object: "c"}
+	want := "a\nb/c\nba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\nnull"
+	if got := SigningString(d, []byte("abc")); got != want {
+		t.Fatalf("SigningString = %q; want %q", got, want)
+	}
+}
+
+// TestRealKeys loads the real ListPublicKeys outputs in every shape and
+// checks the fingerprints (MD5 of the DER, PKCS#1 and SPKI).
+func TestRealKeys(t *testing.T) {
+	want := map[string][]string{
+		"awscli-example-list-public-keys.json": {"7f3f401420072e50a65a141430817ab3"},
+		"awsdocs-list-public-keys-sample.json": {"8eba5db5bea9b640d1c96a77256fe7f2", "8933b39ddc64d26d8e14ffbf6566fee4", "31e8b5433410dfb61a9dc45cc65b22ff"},
+	}
+	for file, fps := range want {
+		f, err := os.Open("../../testdata/integrity/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := ParsePublicKeys(f, "")
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(keys) != len(fps) {
+			t.Fatalf("%s: %d keys; want %d", file, len(keys), len(fps))
+		}
+		for i, k := range keys {
+			if k.Fingerprint != fps[i] || k.Key.N.BitLen() != 2048 || k.Start.IsZero() {
+				t.Errorf("%s key %d: %s %d bits start %v", file, i, k.Fingerprint, k.Key.N.BitLen(), k.Start)
+			}
+		}
+	}
+}
+
+func FuzzParseDigest(f *testing.F) {
+	raw, _ := os.ReadFile("../../testdata/integrity/llm-guard-digest-20231015T230404Z.json")
+	f.Add(raw)
+	f.Add([]byte(`{"digestEndTime":"x","digestStartTime":"y","digestS3Bucket":"b","digestS3Object":"o","digestPublicKeyFingerprint":"f","previousDigestSignature":null}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := ParseDigest(b)
+		if err == nil {
+			_ = SigningString(d, b)
+			if _, err := MarshalDigest(d); err != nil {
+				t.Fatalf("a parsed digest does not serialise: %v", err)
+			}
+		}
+		inflated, err := Inflate(b, 1<<20)
+		if err == nil && len(b) > 1 && b[0] == 0x1f && b[1] == 0x8b && len(inflated) > 1<<20 {
+			t.Fatal("Inflate passed its cap")
+		}
+	})
+}
+
+func FuzzPublicKeys(f *testing.F) {
+	for _, n := range []string{"awscli-example-list-public-keys.json", "awsdocs-list-public-keys-sample.json"} {
+		b, _ := os.ReadFile("../../testdata/integrity/" + n)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keys, err := ParsePublicKeys(bytes.NewReader(b), "")
+		if err != nil {
+			return
+		}
+		for _, k := range keys {
+			if Fingerprint(k.DER) != k.Fingerprint || k.Key == nil {
+				t.Fatal("accepted a key whose fingerprint is not MD5 of its DER")
+			}
+			_ = hex.EncodeToString(k.DER)
+		}
+	})
+}
+
+// TestReadDigestGzipAndPlain: ReadDigest takes the real digest plain and
+// gzipped, with the same inflated bytes.
+func TestReadDigestGzipAndPlain(t *testing.T) {
+	raw, err := os.ReadFile("../../testdata/integrity/llm-guard-digest-20231015T230404Z.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	for _, in := range [][]byte{raw, gz.Bytes()} {
+		d, inflated, err := ReadDigest(bytes.NewReader(in))
+		if err != nil || !bytes.Equal(inflated, raw) || d.AWSAccountID != "327878933619" {
+			t.Fatalf("ReadDigest: %v", err)
+		}
+	}
+	if _, _, err := ReadDigest(bytes.NewReader(gz.Bytes()[:gz.Len()-20])); err == nil {
+		t.Fatal("a truncated digest was read")
+	}
+}

@@ -1,0 +1,659 @@
+package integrity
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/trailscope/trailscope/ingest"
+	"github.com/trailscope/trailscope/ingest/keyname"
+)
+
+// Status is a file's verdict.
+type Status string
+
+// Verdicts.
+const (
+	Valid        Status = "valid"        // checked and intact
+	Invalid      Status = "invalid"      // tampered: bad signature, hash mismatch, moved, broken link
+	Missing      Status = "missing"      // listed or expected, but gone
+	Unverified   Status = "unverified"   // a log no valid digest covers
+	Unreferenced Status = "unreferenced" // a log in a digest's window that no digest lists
+	Error        Status = "error"        // could not be read (access denied, KMS, Glacier, throttling)
+	// Pending: a log of the still-open hour, delivered after its chain's
+	// newest digest less than two hours ago; not a failure.
+	Pending Status = "pending"
+)
+
+// FileResult is the verdict on one digest or log file.
+type FileResult struct {
+	Kind     string    `json:"kind"` // digest or log
+	Bucket   string    `json:"bucket,omitempty"`
+	Key      string    `json:"key"`
+	Status   Status    `json:"status"`
+	Reason   string    `json:"reason,omitempty"`
+	Account  string    `json:"account,omitempty"`
+	Region   string    `json:"region,omitempty"`
+	Trail    string    `json:"trail,omitempty"`
+	Start    time.Time `json:"digest_start,omitzero"`
+	End      time.Time `json:"digest_end,omitzero"`
+	Logs     int       `json:"logs,omitempty"`
+	Backfill bool      `json:"backfill,omitempty"`
+	// VersionID of the object checked, where the source knows it.
+	VersionID string `json:"version_id,omitempty"`
+	// OriginalVersion: in a versioned bucket, an older version of a
+	// tampered or deleted file that still matches its digest.
+	OriginalVersion string `json:"original_version,omitempty"`
+	// CLI is the AWS CLI's own status text for this file ("" where the CLI
+	// would not report it).
+	CLI string `json:"-"`
+}
+
+// Options configure Verify.
+type Options struct {
+	Prefix string
+	Range  ingest.Range
+	// Trail, if set, verifies only the digests of this trail name (other
+	// trails' digests in the same folders are ignored, as by the CLI).
+	Trail string
+	Keys  KeySet
+	// Workers bounds concurrent reads (default 32; S3 is latency-bound).
+	Workers int
+	// LogHash, if set, gives the SHA-256 of a log's uncompressed bytes
+	// computed elsewhere (one read serving ingest and verification, see
+	// LogCheck). Logs it does not know are read from the source.
+	LogHash func(key string) (string, bool)
+	// KeyProvider, if set, fetches each source region's public keys
+	// (CloudTrail ListPublicKeys); Keys are used as well.
+	KeyProvider KeyProvider
+	// Compat gives the AWS CLI's verdicts where trailscope is stricter:
+	// key validity windows are not checked and data after a digest's gzip
+	// member is ignored.
+	Compat bool
+	// NoVersions disables the search of older object versions for
+	// tampered or deleted files in versioned buckets.
+	NoVersions bool
+}
+
+// Result is a verification run.
+type Result struct {
+	Bucket string
+	Files  []FileResult
+	Counts map[Status]int
+	// Chains counts digests per account/region chain.
+	Chains map[string]int
+	// Found is the span covered by valid digests.
+	FoundStart, FoundEnd time.Time
+}
+
+type digestInfo struct {
+	key      string
+	k        keyname.Key
+	d        *Digest
+	inflated []byte
+	sig      string
+	res      FileResult
+}
+
+// Verify checks every digest chain and log file of src in range.
+func Verify(ctx context.Context, src ingest.Source, o Options) (*Result, error) {
+	if o.Workers <= 0 {
+		o.Workers = 32
+	}
+	rng := o.Range
+	rng.Kinds = []keyname.Kind{keyname.Digest, keyname.Log}
+	digests := map[chainKey][]*digestInfo{}
+	logs := map[string]keyname.Key{}
+	pc := &pacer{}
+	// The folders to list (one per chain and day), found with delimiter
+	// listings; then every folder is listed, several at a time, each
+	// resuming after its last key when S3 throttles or a page fails.
+	ps := pacedSource{src, pc}
+	var prefixes []string
+	for p, err := range ingest.Prefixes(ctx, ps, o.Prefix, rng) {
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", src, err)
+		}
+		prefixes = append(prefixes, p)
+	}
+	var mu sync.Mutex
+	lg0, lctx0 := errgroup.WithContext(ctx)
+	lg0.SetLimit(o.Workers)
+	for _, p := range prefixes {
+		lg0.Go(func() error {
+			var err error
+			for obj, lerr := range ps.List(lctx0, p, "") {
+				if lerr != nil {
+					err = lerr
+					break
+				}
+				k, perr := keyname.Parse(obj.Key)
+				if perr != nil || !inRange(o.Range, k) {
+					continue
+				}
+				mu.Lock()
+				switch k.Kind {
+				case keyname.Digest:
+					if o.Trail != "" && k.Trail != o.Trail {
+						break
+					}
+					ck := chainKey{k.OrgID, k.Account, k.Region, k.Trail, k.Home, k.Backfill}
+					digests[ck] = append(digests[ck], &digestInfo{key: obj.Key, k: k})
+				case keyname.Log:
+					logs[obj.Key] = k
+				}
+				mu.Unlock()
+			}
+			if err != nil {
+				return fmt.Errorf("listing %s: %w", p, err)
+			}
+			return nil
+		})
+	}
+	if err := lg0.Wait(); err != nil {
+		return nil, err
+	}
+	res := &Result{Bucket: src.Bucket(), Counts: map[Status]int{}, Chains: map[string]int{}}
+	kr, err := resolveKeys(ctx, o, digestWindows(digests))
+	if err != nil {
+		return nil, err
+	}
+	// Read and check every digest, in parallel.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Workers)
+	for _, list := range digests {
+		for _, di := range list {
+			g.Go(func() error {
+				checkDigest(gctx, pc, src, di, kr, o.Compat)
+				return nil
+			})
+		}
+	}
+	g.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	listed := map[string]logRef{}
+	var chainKeys []chainKey
+	for ck := range digests {
+		chainKeys = append(chainKeys, ck)
+	}
+	sort.Slice(chainKeys, func(i, j int) bool {
+		a, b := chainKeys[i], chainKeys[j]
+		return fmt.Sprint(a) < fmt.Sprint(b)
+	})
+	lastEnd := map[logChain]time.Time{}
+	for _, ck := range chainKeys {
+		list := digests[ck]
+		sort.Slice(list, func(i, j int) bool { return list[i].k.Time.Before(list[j].k.Time) })
+		res.Chains[ck.acct+"/"+ck.region] = len(list)
+		var prev *digestInfo
+		for _, di := range list {
+			linkChecks(res, di, prev, list)
+			res.Files = append(res.Files, di.res)
+			if di.d != nil {
+				for _, lf := range di.d.LogFiles {
+					if cur, ok := listed[lf.S3Object]; !ok || (!cur.valid && di.res.Status == Valid) {
+						listed[lf.S3Object] = logRef{lf, di.key, di.res.Status == Valid}
+					}
+				}
+			}
+			if di.res.Status == Valid {
+				if res.FoundStart.IsZero() || di.res.Start.Before(res.FoundStart) {
+					res.FoundStart = di.res.Start
+				}
+				if di.res.End.After(res.FoundEnd) {
+					res.FoundEnd = di.res.End
+				}
+			}
+			prev = di
+		}
+		if lc := (logChain{ck.org, ck.acct, ck.region}); prev != nil && !ck.backfill && prev.k.Time.After(lastEnd[lc]) {
+			lastEnd[lc] = prev.k.Time
+		}
+	}
+	// Logs listed by digests: hash and compare (valid digests only).
+	var logResults []FileResult
+	lg, lctx := errgroup.WithContext(ctx)
+	lg.SetLimit(o.Workers)
+	for key, lr := range listed {
+		k, _ := keyname.Parse(key)
+		fr := FileResult{Kind: "log", Bucket: lr.ref.S3Bucket, Key: key, Account: k.Account, Region: k.Region}
+		if !lr.valid {
+			fr.Status, fr.Reason = Unverified, "listed only by a digest that failed verification ("+lr.digest+")"
+			mu.Lock() // checkLog goroutines append concurrently
+			logResults = append(logResults, fr)
+			mu.Unlock()
+			continue
+		}
+		lg.Go(func() error {
+			fr := checkLog(lctx, pc, src, fr, lr.ref.HashValue, o.LogHash)
+			mu.Lock()
+			logResults = append(logResults, fr)
+			mu.Unlock()
+			return nil
+		})
+	}
+	lg.Wait()
+	if !o.NoVersions {
+		findOriginals(ctx, src, logResults, listed2hash(listed), o.Workers)
+		findOriginalDigests(ctx, src, res.Files, kr)
+	}
+	// Logs no digest lists.
+	// A log delivered in the window of a digest that is missing, invalid
+	// or unreadable cannot be checked: unverified, not unreferenced.
+	inMissing := func(k keyname.Key) bool {
+		for _, f := range res.Files {
+			if f.Kind != "digest" || f.Status == Valid || f.Account != k.Account || f.Region != k.Region || f.End.IsZero() {
+				continue
+			}
+			if f.Status == Invalid && !f.Start.IsZero() {
+				continue // parsed, and it does not list the log either: unreferenced
+			}
+			start := f.Start
+			if start.IsZero() || f.Status != Missing && !start.Before(f.End) {
+				start = f.End.Add(-time.Hour) // unparsed: CloudTrail's hourly cadence
+			}
+			if !k.Time.Before(start.Truncate(time.Minute)) && k.Time.Before(f.End) {
+				return true
+			}
+		}
+		return false
+	}
+	for key, k := range logs {
+		if _, ok := listed[key]; ok {
+			continue
+		}
+		fr := FileResult{Kind: "log", Bucket: src.Bucket(), Key: key, Account: k.Account, Region: k.Region}
+		end, ok := lastEnd[logChain{k.OrgID, k.Account, k.Region}]
+		switch {
+		case inMissing(k):
+			fr.Status, fr.Reason = Unverified, "the digest that should list it is missing, invalid or unreadable"
+		case ok && !k.Time.After(end):
+			fr.Status, fr.Reason = Unreferenced, "no digest lists this log file, though digests cover its delivery time"
+		case ok && k.Time.Before(end.Add(90*time.Minute)) && time.Since(end) < 2*time.Hour:
+			fr.Status, fr.Reason = Pending, fmt.Sprintf("delivered after the newest digest (%s); its digest is due within the hour", end.Format(time.RFC3339))
+		case ok:
+			fr.Status, fr.Reason = Unverified, fmt.Sprintf("delivered after the newest digest (%s)", end.Format(time.RFC3339))
+		default:
+			fr.Status, fr.Reason = Unverified, "no digest for this account and region"
+		}
+		logResults = append(logResults, fr)
+	}
+	// Tail truncation: logs delivered well after a chain's newest digest.
+	for ck, end := range lastEnd {
+		var late []time.Time
+		for _, k := range logs {
+			if k.Account == ck.acct && k.Region == ck.region && k.OrgID == ck.org && k.Time.After(end.Add(90*time.Minute)) {
+				late = append(late, k.Time)
+			}
+		}
+		if len(late) > 0 {
+			sort.Slice(late, func(i, j int) bool { return late[i].Before(late[j]) })
+			res.Files = append(res.Files, FileResult{Kind: "digest", Bucket: src.Bucket(), Account: ck.acct, Region: ck.region, Status: Missing,
+				Key:    fmt.Sprintf("(digests of %s %s after %s)", ck.acct, ck.region, end.Format(time.RFC3339)),
+				Reason: fmt.Sprintf("the newest digests are missing: logs were delivered until %s but the chain ends at %s", late[len(late)-1].Format(time.RFC3339), end.Format(time.RFC3339)),
+				Start:  end, End: late[len(late)-1]})
+		}
+	}
+	sort.Slice(logResults, func(i, j int) bool { return logResults[i].Key < logResults[j].Key })
+	res.Files = append(res.Files, logResults...)
+	for _, f := range res.Files {
+		res.Counts[f.Status]++
+	}
+	return res, nil
+}
+
+// chainKey is one digest chain: an account and source region of one
+// trail (digests of other trails in the same folder form their own
+// chains); backfill digests form a separate chain, as in the CLI.
+type chainKey struct {
+	org, acct, region, trail, home string
+	backfill                       bool
+}
+
+// logChain is where log files go: logs do not name their trail.
+type logChain struct{ org, acct, region string }
+
+type logRef struct {
+	ref    LogFileRef
+	digest string
+	valid  bool
+}
+
+// digestWindows gives, per source region, the span of digest end times
+// named by the listed keys (the window to ask ListPublicKeys for).
+// inRange: logs delivered in [Start, End]; digests whose end time is in
+// [Start, End+2h] (a digest ending after End lists logs delivered before
+// End, as the CLI's end+1h; one more hour for late delivery).
+func inRange(r ingest.Range, k keyname.Key) bool {
+	if len(r.Accounts) > 0 && !slices.Contains(r.Accounts, k.Account) || len(r.Regions) > 0 && !slices.Contains(r.Regions, k.Region) {
+		return false
+	}
+	if !r.Start.IsZero() && k.Time.Before(r.Start) {
+		return false
+	}
+	end := r.End
+	if k.Kind == keyname.Digest {
+		end = end.Add(2 * time.Hour)
+	}
+	return r.End.IsZero() || !k.Time.After(end)
+}
+
+func digestWindows(m map[chainKey][]*digestInfo) map[string][2]time.Time {
+	out := map[string][2]time.Time{}
+	for ck, list := range m {
+		for _, di := range list {
+			w, ok := out[ck.region]
+			if !ok || di.k.Time.Before(w[0]) {
+				w[0] = di.k.Time
+			}
+			if !ok || di.k.Time.After(w[1]) {
+				w[1] = di.k.Time
+			}
+			out[ck.region] = w
+		}
+	}
+	return out
+}
+
+func listed2hash(m map[string]logRef) map[string]string {
+	out := map[string]string{}
+	for k, lr := range m {
+		if lr.valid {
+			out[k] = lr.ref.HashValue
+		}
+	}
+	return out
+}
+
+func readAll(ctx context.Context, p *pacer, src ingest.Source, key string) ([]byte, ingest.Object, error) {
+	var b []byte
+	var obj ingest.Object
+	err := p.do(ctx, func() error {
+		rc, o, err := src.Open(ctx, key)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		obj = o
+		b, err = io.ReadAll(io.LimitReader(rc, maxDigestBytes+1))
+		return err
+	})
+	if err != nil {
+		return nil, obj, fmt.Errorf("%s: %w", key, err)
+	}
+	return b, obj, nil
+}
+
+func notFound(err error) bool { return ingest.IsNotFound(err) || errors.Is(err, fs.ErrNotExist) }
+
+func meta(m map[string]string, k string) (string, bool) {
+	for mk, v := range m {
+		if strings.EqualFold(mk, k) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// checkDigest runs the CLI's checks on one digest (DIGEST.md §3.1), in
+// the CLI's order, then trailscope's stricter ones.
+func checkDigest(ctx context.Context, p *pacer, src ingest.Source, di *digestInfo, kr *keyRing, compat bool) {
+	r := &di.res
+	*r = FileResult{Kind: "digest", Bucket: src.Bucket(), Key: di.key, Account: di.k.Account, Region: di.k.Region, Trail: di.k.Trail, Backfill: di.k.Backfill, End: di.k.Time}
+	bad := func(st Status, reason, cli string) {
+		r.Status, r.Reason, r.CLI = st, reason, cli
+	}
+	body, obj, err := readAll(ctx, p, src, di.key)
+	r.VersionID = obj.VersionID
+	if err != nil {
+		if notFound(err) {
+			bad(Missing, "digest file not found", "INVALID: not found")
+		} else {
+			bad(Error, "cannot read: "+err.Error(), "")
+		}
+		return
+	}
+	inflated, err := Inflate(body, maxDigestBytes)
+	trailing := errors.Is(err, ErrTrailingData)
+	if err != nil && !trailing { // the CLI ignores data after the first member of a digest
+		bad(Invalid, "not a valid gzip digest: "+err.Error(), "INVALID: invalid format")
+		return
+	}
+	di.inflated = inflated
+	sig, ok1 := meta(obj.Metadata, "signature")
+	_, ok2 := meta(obj.Metadata, "signature-algorithm")
+	d, perr := ParseDigest(inflated)
+	if perr != nil {
+		bad(Invalid, perr.Error(), "INVALID: invalid format")
+		return
+	}
+	di.d, di.sig = d, sig
+	if t, err := time.Parse(time.RFC3339, d.DigestStartTime); err == nil {
+		r.Start = t
+	}
+	if t, err := time.Parse(time.RFC3339, d.DigestEndTime); err == nil {
+		r.End = t
+	}
+	r.Logs = len(d.LogFiles)
+	if !ok1 || !ok2 {
+		bad(Invalid, "missing signature metadata (x-amz-meta-signature / signature-algorithm)", "INVALID: signature verification failed")
+		return
+	}
+	signedAt := r.End
+	if di.k.Backfill {
+		ts, ok := meta(obj.Metadata, "backfill-generation-timestamp")
+		if !ok {
+			bad(Invalid, "backfill digest without backfill-generation-timestamp", "INVALID: invalid format")
+			return
+		}
+		if t, err := time.Parse(time.RFC3339, strings.TrimSpace(ts)); err == nil {
+			signedAt = t
+		}
+	}
+	if b := src.Bucket(); (b != "" && d.DigestS3Bucket != b) || d.DigestS3Object != di.key {
+		bad(Invalid, fmt.Sprintf("moved: it says it is s3://%s/%s", d.DigestS3Bucket, d.DigestS3Object), "INVALID: has been moved from its original location")
+		return
+	}
+	k, ok := kr.lookup(di.k.Region, d.DigestPublicKeyFingerprint)
+	if !ok {
+		why := ""
+		if err := kr.errs[di.k.Region]; err != nil {
+			bad(Error, fmt.Sprintf("public keys of %s unavailable: %v", di.k.Region, err), "")
+			return
+		}
+		bad(Invalid, fmt.Sprintf("public key not found in region %s for fingerprint %s%s", di.k.Region, d.DigestPublicKeyFingerprint, why),
+			fmt.Sprintf("INVALID: public key not found in region %s for fingerprint %s", di.k.Home, d.DigestPublicKeyFingerprint))
+		return
+	}
+	sigBytes, err := hex.DecodeString(strings.TrimSpace(sig))
+	if err != nil {
+		cli := "INVALID: Non-hexadecimal digit found"
+		if len(strings.TrimSpace(sig))%2 == 1 {
+			cli = "INVALID: Odd-length string"
+		}
+		bad(Invalid, "signature metadata is not hex", cli)
+		return
+	}
+	h := sha256.Sum256([]byte(SigningString(d, inflated)))
+	if err := rsa.VerifyPKCS1v15(k.Key, crypto.SHA256, h[:], sigBytes); err != nil {
+		bad(Invalid, "signature verification failed: the digest or its signature was altered", "INVALID: signature verification failed")
+		return
+	}
+	if _, err := time.Parse(time.RFC3339, d.DigestStartTime); err != nil {
+		bad(Invalid, "digestStartTime is not a date: "+d.DigestStartTime, "INVALID: Unable to parse date value: "+d.DigestStartTime)
+		return
+	}
+	if _, err := time.Parse(time.RFC3339, d.DigestEndTime); err != nil {
+		bad(Invalid, "digestEndTime is not a date: "+d.DigestEndTime, "INVALID: Unable to parse date value: "+d.DigestEndTime)
+		return
+	}
+	r.Status, r.CLI = Valid, "valid"
+	if compat {
+		return
+	}
+	// Stricter than the CLI (DIGEST.md §6 cases 17, 25, 31).
+	switch {
+	case trailing:
+		r.Status, r.Reason = Invalid, "unexpected data after the end of the digest's gzip stream (the AWS CLI ignores it)"
+	case !k.validAt(signedAt):
+		r.Status, r.Reason = Invalid, fmt.Sprintf("public key %s was not valid at signing time %s (valid %s to %s)", k.Fingerprint,
+			signedAt.Format(time.RFC3339), k.Start.Format(time.RFC3339), k.End.Format(time.RFC3339))
+	case !chainFieldsConsistent(d):
+		r.Status, r.Reason = Invalid, "inconsistent chain fields: the previous-digest fields are partly null"
+	}
+}
+
+// chainFieldsConsistent: the five previous* fields are all null (a
+// starting digest) or all set.
+func chainFieldsConsistent(d *Digest) bool {
+	n := 0
+	for _, p := range []*string{d.PreviousDigestS3Bucket, d.PreviousDigestS3Object, d.PreviousDigestHashValue, d.PreviousDigestHashAlgorithm, d.PreviousDigestSignature} {
+		if p == nil {
+			n++
+		}
+	}
+	return n == 0 || n == 5
+}
+
+// linkChecks checks a digest against its predecessor in the listing: the
+// previous-digest link (key, hash, signature), deleted digests (every
+// missing hour) and chain restarts. The CLI checks none of these.
+func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo) {
+	if di.d == nil || di.res.Status != Valid {
+		return
+	}
+	d := di.d
+	if d.PreviousDigestS3Object == nil {
+		if prev != nil {
+			di.res.Reason = fmt.Sprintf("chain restarted (logging or validation was stopped): no digest links it to %s", prev.key)
+		}
+		return
+	}
+	want := *d.PreviousDigestS3Object
+	if (prev == nil || prev.key != want) && di.k.Backfill {
+		return // backfill digests are sporadic: no cadence to infer gaps from
+	}
+	if prev == nil || prev.key != want {
+		// The predecessor this digest names is not in the listing.
+		inListing := false
+		for _, x := range list {
+			inListing = inListing || x.key == want
+		}
+		if inListing {
+			return // out of order; its own checks stand
+		}
+		from := time.Time{}
+		if prev != nil {
+			from = prev.res.End
+		}
+		if prev == nil {
+			// The chain's first digest in range: its predecessor may simply
+			// be before the range.
+			return
+		}
+		// Every missing hour between the last digest seen and this one.
+		n := 0
+		for t := from; t.Add(time.Hour).Before(di.res.Start.Add(time.Minute)); t = t.Add(time.Hour) {
+			n++
+			key := fmt.Sprintf("(digest of %s %s for %s–%s)", di.k.Account, di.k.Region, t.Format("15:04"), t.Add(time.Hour).Format("15:04Z 2006-01-02"))
+			if t.Add(time.Hour).Add(5 * time.Minute).After(di.res.Start) {
+				key = want
+			}
+			res.Files = append(res.Files, FileResult{Kind: "digest", Bucket: res.Bucket, Key: key, Account: di.k.Account, Region: di.k.Region,
+				Status: Missing, Reason: "digest deleted: the chain goes from " + prev.key + " to " + di.key, Start: t, End: t.Add(time.Hour), CLI: "INVALID: not found"})
+		}
+		if n == 0 {
+			res.Files = append(res.Files, FileResult{Kind: "digest", Bucket: res.Bucket, Key: want, Account: di.k.Account, Region: di.k.Region,
+				Status: Missing, Reason: "digest deleted: " + di.key + " links to it", CLI: "INVALID: not found"})
+		}
+		return
+	}
+	if prev.res.Status != Valid || prev.inflated == nil {
+		return
+	}
+	if d.PreviousDigestHashValue == nil || !strings.EqualFold(*d.PreviousDigestHashValue, HashHex(prev.inflated)) {
+		di.res.Status, di.res.Reason = Invalid, "previousDigestHashValue does not match the previous digest's content: the chain was altered"
+		return
+	}
+	if d.PreviousDigestSignature == nil || !strings.EqualFold(*d.PreviousDigestSignature, prev.sig) {
+		di.res.Status, di.res.Reason = Invalid, "previousDigestSignature does not match the previous digest's signature: the chain was altered"
+	}
+}
+
+// checkLog hashes one log's uncompressed bytes (streaming, constant
+// memory) and compares them with the digest's hashValue.
+func checkLog(ctx context.Context, p *pacer, src ingest.Source, fr FileResult, want string, precomputed func(string) (string, bool)) FileResult {
+	if precomputed != nil {
+		if got, ok := precomputed(fr.Key); ok {
+			if strings.EqualFold(got, want) {
+				fr.Status, fr.CLI = Valid, "valid"
+			} else {
+				fr.Status, fr.Reason, fr.CLI = Invalid, "hash value doesn't match: the log was modified", "INVALID: hash value doesn't match"
+			}
+			return fr
+		}
+	}
+	var got string
+	var herr error
+	err := p.do(ctx, func() error {
+		rc, obj, err := src.Open(ctx, fr.Key)
+		if err != nil {
+			return err
+		}
+		fr.VersionID = obj.VersionID
+		got, herr = HashLog(rc)
+		rc.Close()
+		if herr != nil && !errors.Is(herr, ErrFormat) && !errors.Is(herr, ErrTrailingData) {
+			return herr // the read failed, not the content: retry
+		}
+		return nil
+	})
+	if err != nil {
+		if notFound(err) {
+			fr.Status, fr.Reason, fr.CLI = Missing, "log file deleted (listed by a valid digest)", "INVALID: not found"
+		} else {
+			fr.Status, fr.Reason = Error, fmt.Sprintf("cannot read %s: %v", fr.Key, err)
+		}
+		return fr
+	}
+	err = herr
+	match := got != "" && strings.EqualFold(got, want)
+	switch {
+	case ctx.Err() != nil:
+		fr.Status, fr.Reason = Error, "cannot read: "+ctx.Err().Error()
+	case errors.Is(err, ErrTrailingData):
+		fr.Status, fr.Reason, fr.CLI = Invalid, "unexpected data after end of compressed stream", "INVALID: unexpected data after end of compressed stream"
+	case errors.Is(err, ErrTruncated):
+		// The CLI's streaming inflate raises nothing on truncation: it
+		// compares the partial output (valid when only the trailer is gone).
+		cli := "INVALID: hash value doesn't match"
+		if match {
+			cli = "valid"
+		}
+		fr.Status, fr.Reason, fr.CLI = Invalid, "truncated gzip: the log file was cut short", cli
+	case errors.Is(err, ErrFormat):
+		fr.Status, fr.Reason, fr.CLI = Invalid, err.Error(), "INVALID: invalid format"
+	case err != nil:
+		fr.Status, fr.Reason = Error, "cannot read: "+err.Error()
+	case !match:
+		fr.Status, fr.Reason, fr.CLI = Invalid, "hash value doesn't match: the log was modified", "INVALID: hash value doesn't match"
+	default:
+		fr.Status, fr.CLI = Valid, "valid"
+	}
+	return fr
+}
