@@ -1,0 +1,361 @@
+package detect_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/trailscope/trailscope/detect"
+	"github.com/trailscope/trailscope/ingest"
+	"github.com/trailscope/trailscope/ingest/lake"
+)
+
+// realEvents is the folder of real CloudTrail events (Stratus Red Team
+// detonations and background).
+const realEvents = "../testdata/events"
+
+// streamFindings runs streaming detection over src.
+func streamFindings(t *testing.T, e *detect.Engine, src ingest.Source) []detect.Finding {
+	t.Helper()
+	s := e.NewStream()
+	if err := ingest.Run(context.Background(), src, &ingest.CountSink{}, ingest.Options{Observe: s.Observe}); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := s.Findings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+// lakeOf ingests src into a new lake and opens it in DuckDB.
+func lakeOf(t *testing.T, src ingest.Source) (string, *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := lake.Open(ctx, dir, lake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ingest.Run(ctx, src, w, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	_, err = db.Exec(fmt.Sprintf(`CREATE VIEW events AS SELECT * FROM read_parquet('%s/events/**/*.parquet', hive_partitioning = true, hive_types = {'account': VARCHAR, 'region': VARCHAR, 'event_date': VARCHAR})`, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, db
+}
+
+func realSource(t *testing.T) ingest.Source {
+	src, err := ingest.NewDirSource(realEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// TestStreamAndLakeAgree runs the built-in pack and all SigmaHQ rules over
+// the real events both ways and requires identical findings.
+func TestStreamAndLakeAgree(t *testing.T) {
+	for _, group := range []bool{true, false} {
+		t.Run(fmt.Sprintf("group=%v", group), func(t *testing.T) {
+			e, err := detect.NewEngine(detect.Options{RulePaths: []string{"../testdata/sigma/sigmahq"}, Group: group})
+			if err != nil {
+				t.Logf("rules left out: %v", err)
+			}
+			if e == nil {
+				t.Fatal("no engine")
+			}
+			stream := streamFindings(t, e, realSource(t))
+			_, db := lakeOf(t, realSource(t))
+			fromLake, err := e.RunSQL(context.Background(), db, "events")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(stream) < 10 {
+				t.Fatalf("only %d findings over the Stratus Red Team detonations; want many", len(stream))
+			}
+			norm := func(fs []detect.Finding) []detect.Finding {
+				for i := range fs {
+					fs[i].First, fs[i].Last = fs[i].First.UTC(), fs[i].Last.UTC()
+				}
+				return fs
+			}
+			if diff := cmp.Diff(norm(stream), norm(fromLake)); diff != "" {
+				t.Fatalf("streaming and lake findings differ (-stream +lake):\n%s", diff)
+			}
+			// Every output format renders both identically.
+			for _, format := range detect.Formats {
+				var a, b bytes.Buffer
+				now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+				detect.Write(&a, format, stream, detect.WriteOptions{Now: now})
+				detect.Write(&b, format, fromLake, detect.WriteOptions{Now: now})
+				if a.String() != b.String() {
+					t.Errorf("format %s differs between streaming and lake", format)
+				}
+			}
+		})
+	}
+}
+
+// TestStratusTechniquesAreFound checks that the detonations of defense
+// evasion techniques give findings from the built-in pack.
+func TestStratusTechniquesAreFound(t *testing.T) {
+	e, err := detect.NewEngine(detect.Options{Group: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"aws.defense-evasion.cloudtrail-stop.json":                      "StopLogging",
+		"aws.defense-evasion.cloudtrail-delete.json":                    "DeleteTrail",
+		"aws.defense-evasion.vpc-remove-flow-logs.json":                 "DeleteFlowLogs",
+		"aws.defense-evasion.organizations-leave.json":                  "LeaveOrganization",
+		"aws.exfiltration.ec2-share-ebs-snapshot.json":                  "ModifySnapshotAttribute",
+		"aws.exfiltration.ec2-security-group-open-port-22-ingress.json": "AuthorizeSecurityGroupIngress",
+	}
+	for file, event := range want {
+		t.Run(file, func(t *testing.T) {
+			p := filepath.Join(realEvents, "stratus-red-team-detonation-logs", file)
+			fs := streamFindings(t, e, ingest.NewFileSource(p))
+			found := false
+			for _, f := range fs {
+				if f.EventName == event {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no finding on %s in %s; got %d findings", event, file, len(fs))
+			}
+		})
+	}
+}
+
+func TestSuppressions(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	good := `suppressions:
+  - rule: r1
+    reason: CI rotates trails
+    expires: 2026-12-31
+    where:
+      principal.arn: "arn:aws:sts::*:assumed-role/ci/*"
+      region: [us-east-1, eu-west-1]
+`
+	s, err := detect.ParseSuppressions("s.yml", []byte(good), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := []detect.Finding{
+		{RuleID: "r1", Region: "us-east-1", Principal: detect.Principal{ARN: "arn:aws:sts::111:assumed-role/ci/build-7"}},
+		{RuleID: "r1", Region: "us-west-2", Principal: detect.Principal{ARN: "arn:aws:sts::111:assumed-role/ci/build-7"}},
+		{RuleID: "r2", Region: "us-east-1", Principal: detect.Principal{ARN: "arn:aws:sts::111:assumed-role/ci/build-7"}},
+		{RuleID: "r1", Region: "us-east-1", Principal: detect.Principal{ARN: "arn:aws:iam::111:user/ci"}},
+	}
+	if n := s.Apply(fs); n != 1 || fs[0].Suppressed != "CI rotates trails" {
+		t.Fatalf("Apply suppressed %d (%+v); want only the first", n, fs)
+	}
+	bad := []struct{ name, src, want string }{
+		{"no reason", "suppressions:\n  - rule: r1\n", "reason is required"},
+		{"expired", "suppressions:\n  - rule: r1\n    reason: x\n    expires: 2026-01-01\n", "expired"},
+		{"unknown field", "suppressions:\n  - rule: r1\n    reason: x\n    where:\n      colour: red\n", "unknown field"},
+		{"no rule", "suppressions:\n  - reason: x\n", "rule is required"},
+		{"alias bomb", "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\nsuppressions: []\n", "too many"},
+	}
+	for _, c := range bad {
+		_, err := detect.ParseSuppressions("s.yml", []byte(c.src), now)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "s.yml:") {
+			t.Errorf("%s: error %v; want a located error containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+func FuzzParseSuppressions(f *testing.F) {
+	f.Add([]byte("suppressions:\n  - rule: r1\n    reason: x\n    where:\n      region: [a, b]\n"))
+	f.Add([]byte("suppressions: [{rule: a, reason: b, expires: 2099-01-01}]"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := detect.ParseSuppressions("f.yml", b, time.Now())
+		if err == nil && s == nil {
+			t.Fatal("nil suppressions without an error")
+		}
+		if err == nil {
+			for _, it := range s.Items {
+				if it.Reason == "" || it.Rule == "" {
+					t.Fatalf("accepted a suppression without rule or reason: %+v", it)
+				}
+			}
+		}
+	})
+}
+
+// TestWebhook delivers findings to an HTTP server on 127.0.0.1 that fails
+// twice before accepting, and checks the Slack-compatible payload.
+func TestWebhook(t *testing.T) {
+	var mu sync.Mutex
+	var got []map[string]any
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		var m map[string]any
+		json.NewDecoder(r.Body).Decode(&m)
+		got = append(got, m)
+	}))
+	defer srv.Close()
+	n := detect.NewNotifier(srv.URL, detect.NotifierOptions{Backoff: 10 * time.Millisecond})
+	n.Send(detect.Finding{ID: "f1", Title: "CloudTrail logging stopped", Severity: detect.High, EventName: "StopLogging", Attempt: true, ErrorCode: "AccessDenied"})
+	if err := n.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || calls != 3 {
+		t.Fatalf("got %d deliveries after %d calls; want 1 after 3", len(got), calls)
+	}
+	text, _ := got[0]["text"].(string)
+	if !strings.Contains(text, "[HIGH]") || !strings.Contains(text, "denied attempt") || got[0]["blocks"] == nil {
+		t.Fatalf("payload %v: want severity, attempt and blocks", got[0])
+	}
+	// A webhook that never answers 2xx does not block and reports failure.
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer bad.Close()
+	n2 := detect.NewNotifier(bad.URL, detect.NotifierOptions{Backoff: time.Millisecond, Retries: 2})
+	start := time.Now()
+	for i := 0; i < 5; i++ {
+		n2.Send(detect.Finding{ID: fmt.Sprint(i)})
+	}
+	if time.Since(start) > 100*time.Millisecond {
+		t.Fatal("Send blocked")
+	}
+	if err := n2.Close(context.Background()); err == nil || !strings.Contains(err.Error(), "5 failed") {
+		t.Fatalf("Close = %v; want 5 failed", err)
+	}
+}
+
+var _ = os.Getenv
+
+// TestScheduledRuns: each scheduled run examines only the batches the
+// lake committed since the last run, late deliveries included, and never
+// reports a finding twice.
+func TestScheduledRuns(t *testing.T) {
+	ctx := context.Background()
+	e, err := detect.NewEngine(detect.Options{NoBuiltin: true, RulePaths: []string{"../testdata/sigma/sigmahq/rules"}, Group: true})
+	if e == nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lk := filepath.Join(dir, "lake")
+	state := filepath.Join(dir, "state.json")
+	ingestFiles := func(files ...string) {
+		w, err := lake.Open(ctx, lk, lake.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ingest.Run(ctx, ingest.NewFileSource(files...), w, ingest.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runOnce := func() []detect.Finding {
+		db, err := sql.Open("duckdb", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		if _, err := db.Exec(fmt.Sprintf(`CREATE VIEW events AS SELECT * FROM read_parquet('%s/events/**/*.parquet', hive_partitioning = true, hive_types = {'account': VARCHAR, 'region': VARCHAR, 'event_date': VARCHAR})`, lk)); err != nil {
+			t.Fatal(err)
+		}
+		st, err := detect.LoadState(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.RunScheduled(ctx, db, lk, "events", st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Save(state); err != nil {
+			t.Fatal(err)
+		}
+		return res.Findings
+	}
+	strat := filepath.Join(realEvents, "stratus-red-team-detonation-logs")
+	ingestFiles(filepath.Join(strat, "aws.defense-evasion.cloudtrail-stop.json"))
+	first := runOnce()
+	if len(first) == 0 {
+		t.Fatal("first run: no findings on a StopLogging detonation")
+	}
+	if again := runOnce(); len(again) != 0 {
+		t.Fatalf("second run with nothing new: %d findings; want 0", len(again))
+	}
+	// A late delivery: events from the past, ingested now.
+	ingestFiles(filepath.Join(strat, "aws.defense-evasion.cloudtrail-delete.json"))
+	late := runOnce()
+	if len(late) == 0 {
+		t.Fatal("late delivery: no findings")
+	}
+	for _, f := range late {
+		for _, g := range first {
+			if f.ID == g.ID {
+				t.Fatalf("finding %s reported twice", f.ID)
+			}
+		}
+	}
+	if again := runOnce(); len(again) != 0 {
+		t.Fatalf("third run: %d findings; want 0", len(again))
+	}
+}
+
+// TestNoisyRuleIsSummarised: a rule matching more events than the cap
+// becomes one summary finding, identical from both paths.
+func TestNoisyRuleIsSummarised(t *testing.T) {
+	dir := t.TempDir()
+	var recs []map[string]any
+	for i := 0; i < detect.DefaultMaxFindingsPerRule+500; i++ {
+		recs = append(recs, map[string]any{"eventID": fmt.Sprintf("ev-%06d", i), "eventTime": fmt.Sprintf("2024-01-01T%02d:%02d:%02dZ", i/3600%24, i/60%60, i%60),
+			"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+			"sourceIPAddress": fmt.Sprintf("10.0.%d.%d", i/250, i%250), "userIdentity": map[string]any{"type": "IAMUser", "arn": fmt.Sprintf("arn:aws:iam::111122223333:user/u%d", i)}})
+	}
+	src := ingest.NewFileSource(writeEvents(t, dir, recs))
+	e, _ := detect.NewEngine(detect.Options{Group: true})
+	stream := streamFindings(t, e, src)
+	_, db := lakeOf(t, src)
+	lake, err := e.RunSQL(context.Background(), db, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stream) != 1 || !stream[0].Summary || stream[0].Count != len(recs) || len(stream[0].EventIDs) != 100 || stream[0].EventIDs[0] != "ev-000000" {
+		t.Fatalf("stream: %d findings, first %+v", len(stream), stream[0])
+	}
+	a, _ := json.Marshal(stream)
+	b, _ := json.Marshal(lake)
+	if string(a) != string(b) {
+		t.Fatal("summary differs between stream and lake")
+	}
+}
