@@ -6,6 +6,7 @@
 package report
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -37,6 +38,8 @@ type LogFile struct {
 // DigestHour is one digest's coverage of a chain.
 type DigestHour struct {
 	Account, Region string
+	Trail           string // the trail that signed it (from the digest's key)
+	OrgID           string // the organization of an organization trail's chain
 	Start, End      time.Time
 	Status          string // valid, invalid, missing, error
 	Logs            int    // log files it lists
@@ -48,6 +51,9 @@ type LoggingChange struct {
 	Time            time.Time
 	Stopped         bool // true for StopLogging/DeleteTrail, false for StartLogging/CreateTrail
 	EventID         string
+	// Trail is the trail name the call named (requestParameters.name, an
+	// ARN reduced to its name); "" if unknown.
+	Trail string
 }
 
 // Cell is one account × region × hour.
@@ -183,24 +189,70 @@ func BuildCoverage(logs []LogFile, digests []DigestHour, changes []LoggingChange
 			set(r, h, StateUnverified, "")
 		}
 	}
-	// Logging stopped: every hour from a stop to the next start.
-	sort.Slice(changes, func(i, j int) bool { return changes[i].Time.Before(changes[j].Time) })
-	stoppedAt := map[ar]time.Time{}
-	for _, ch := range changes {
-		k := ar{ch.Account, ch.Region}
-		if ch.Stopped {
-			if _, ok := stoppedAt[k]; !ok {
-				stoppedAt[k] = ch.Time
-			}
+	// Logging stopped: every hour from a stop to the next start, on the
+	// chains of the trail that was stopped. When digests name the trails
+	// delivering here, a stop of another trail (one that does not deliver
+	// to this bucket) maps nowhere (its finding still reports it), and a
+	// stop of a delivering trail maps onto every chain of that trail. With
+	// no digests, a stop maps onto its own account and region.
+	type chain struct {
+		ar
+		org string
+	}
+	trails := map[string][]chain{} // trail name → chains its digests cover
+	for _, d := range digests {
+		if d.Trail == "" {
 			continue
 		}
-		if from, ok := stoppedAt[k]; ok {
-			markStopped(rows[k], idx(from), idx(ch.Time), from)
-			delete(stoppedAt, k)
+		k := chain{ar{d.Account, d.Region}, d.OrgID}
+		if !slices.Contains(trails[d.Trail], k) {
+			trails[d.Trail] = append(trails[d.Trail], k)
 		}
 	}
-	for k, from := range stoppedAt {
-		markStopped(rows[k], idx(from), c.Hours-1, from)
+	// targets are the chains a change applies to: the chains of the named
+	// trail in the caller's account or, for an organization trail, in its
+	// organization. Trails of the same name in other accounts are others.
+	targets := func(ch LoggingChange) []ar {
+		own := ar{ch.Account, ch.Region}
+		if len(trails) == 0 || ch.Trail == "" {
+			return []ar{own}
+		}
+		org := ""
+		for _, k := range trails[ch.Trail] {
+			if k.a == ch.Account && k.org != "" {
+				org = k.org
+			}
+		}
+		var out []ar
+		for _, k := range trails[ch.Trail] {
+			if k.a == ch.Account || org != "" && k.org == org {
+				out = append(out, k.ar)
+			}
+		}
+		return out
+	}
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Time.Before(changes[j].Time) })
+	type stop struct {
+		at      time.Time
+		primary bool // the chain of the call's own account and region
+	}
+	stoppedAt := map[ar]stop{}
+	for _, ch := range changes {
+		for _, k := range targets(ch) {
+			if ch.Stopped {
+				if _, ok := stoppedAt[k]; !ok {
+					stoppedAt[k] = stop{ch.Time, k == ar{ch.Account, ch.Region}}
+				}
+				continue
+			}
+			if st, ok := stoppedAt[k]; ok {
+				markStopped(rows[k], idx(st.at), idx(ch.Time), st.at, st.primary)
+				delete(stoppedAt, k)
+			}
+		}
+	}
+	for k, st := range stoppedAt {
+		markStopped(rows[k], idx(st.at), c.Hours-1, st.at, st.primary)
 	}
 	for _, k := range order {
 		r := rows[k]
@@ -214,11 +266,20 @@ func BuildCoverage(logs []LogFile, digests []DigestHour, changes []LoggingChange
 	return c
 }
 
-func markStopped(r *Row, from, to int, at time.Time) {
+// markStopped marks hours from..to as stopped. On the primary chain (the
+// call's own account and region) the stop's own hour is always marked: its
+// logs predate the stop. Any other hour that still received log files is
+// not marked: something was delivering to that chain, so it was not, or
+// no longer, stopped there.
+func markStopped(r *Row, from, to int, at time.Time, primary bool) {
+	if r == nil {
+		return
+	}
 	for h := max(from, 0); h <= to && h < len(r.Cells); h++ {
 		cell := &r.Cells[h]
-		// Hours with verified logs after the stop (the stop's own hour)
-		// keep their logs, but say logging was stopped.
+		if cell.Logs > 0 && !(primary && h == from) {
+			continue
+		}
 		if rank[StateStopped] > rank[cell.State] {
 			cell.State = StateStopped
 			cell.Detail = "logging stopped at " + at.UTC().Format(time.RFC3339)

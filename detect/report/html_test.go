@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,9 @@ func sampleReport() *Report {
 		}
 		logs = append(logs, LogFile{Account: "111122223333", Region: "us-east-1", Delivered: at, Key: "k" + strconv.Itoa(h), Status: status})
 		digests = append(digests, DigestHour{Account: "111122223333", Region: "us-east-1", Start: t0.Add(time.Duration(h) * time.Hour), End: t0.Add(time.Duration(h+1) * time.Hour), Status: "valid", Logs: 1})
-		logs = append(logs, LogFile{Account: "444455556666", Region: "eu-west-1", Delivered: at, Key: "j" + strconv.Itoa(h), Status: "valid"})
+		if h < 11 { // logging stopped at 10:30: nothing after
+			logs = append(logs, LogFile{Account: "444455556666", Region: "eu-west-1", Delivered: at, Key: "j" + strconv.Itoa(h), Status: "valid"})
+		}
 	}
 	changes := []LoggingChange{{Account: "444455556666", Region: "eu-west-1", Time: t0.Add(10*time.Hour + 30*time.Minute), Stopped: true}}
 	r := &Report{Source: "s3://trail-bucket", Lake: "/tmp/lake", Generated: t0.Add(24 * time.Hour), Verified: true,
@@ -63,6 +66,66 @@ func TestCoverageMap(t *testing.T) {
 	}
 	if len(cv.Gaps) == 0 || cv.Gaps[0].State != StateTampered {
 		t.Fatalf("gaps %v: want the tampered hour first", cv.Gaps)
+	}
+}
+
+// TestCoverageStopTargets: a stop maps onto the chains of the trail it
+// named (all of an organization trail's chains in its organization), not
+// onto another trail's, and not onto hours that still received logs.
+func TestCoverageStopTargets(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	type chain struct{ acct, region, org, trail string }
+	chains := []chain{
+		{"111122223333", "us-east-1", "o-aaaa", "org-trail"}, // where the stop is called
+		{"111122223333", "eu-west-1", "o-aaaa", "org-trail"}, // same trail, other region, silent after the stop
+		{"444455556666", "us-east-1", "o-aaaa", "org-trail"}, // member account, still delivering
+		{"777788889999", "us-east-1", "", "org-trail"},       // a different account's trail of the same name
+	}
+	var logs []LogFile
+	var digests []DigestHour
+	for _, c := range chains {
+		for h := 0; h < 6; h++ {
+			silent := h >= 3 && (c.acct == "111122223333" || c.acct == "777788889999" && h == 4)
+			if !silent {
+				logs = append(logs, LogFile{Account: c.acct, Region: c.region, Delivered: t0.Add(time.Duration(h)*time.Hour + 10*time.Minute), Status: "valid"})
+			}
+			digests = append(digests, DigestHour{Account: c.acct, Region: c.region, Trail: c.trail, OrgID: c.org,
+				Start: t0.Add(time.Duration(h) * time.Hour), End: t0.Add(time.Duration(h+1) * time.Hour), Status: "valid"})
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		trail string
+		want  map[string]string // "acct/region" → states of hours 2..5
+	}{
+		{"the delivering org trail", "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", map[string]string{
+			"111122223333/us-east-1": "stopped stopped stopped stopped",
+			"111122223333/eu-west-1": "verified stopped stopped stopped",
+			"444455556666/us-east-1": "verified verified verified verified",
+			"777788889999/us-east-1": "verified verified empty verified",
+		}},
+		{"another trail", "audit-trail", map[string]string{
+			"111122223333/us-east-1": "verified empty empty empty",
+			"777788889999/us-east-1": "verified verified empty verified",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := tc.trail
+			if i := strings.LastIndex(name, "/"); i >= 0 {
+				name = name[i+1:]
+			}
+			changes := []LoggingChange{{Account: "111122223333", Region: "us-east-1", Time: t0.Add(2*time.Hour + 30*time.Minute), Stopped: true, Trail: name}}
+			cv := BuildCoverage(logs, digests, changes, time.Time{}, time.Time{})
+			for _, r := range cv.Rows {
+				want, ok := tc.want[r.Account+"/"+r.Region]
+				if !ok {
+					continue
+				}
+				if got := strings.Join(states(r)[2:], " "); got != want {
+					t.Errorf("%s/%s hours 2-5: %s; want %s", r.Account, r.Region, got, want)
+				}
+			}
+		})
 	}
 }
 

@@ -7,9 +7,11 @@ package scan
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,7 +179,8 @@ func (o *changeObs) Record(raw []byte, ev *ingest.Event) {
 	if !ok || ev.ErrorCode != "" || ev.EventSource != "cloudtrail.amazonaws.com" {
 		return
 	}
-	o.changes = append(o.changes, report.LoggingChange{Account: ev.RecipientAccountID, Region: ev.AWSRegion, Time: ev.EventTime, Stopped: stopped, EventID: ev.EventID})
+	o.changes = append(o.changes, report.LoggingChange{Account: ev.RecipientAccountID, Region: ev.AWSRegion, Time: ev.EventTime,
+		Stopped: stopped, EventID: ev.EventID, Trail: trailName(ev.RequestParameters)})
 }
 
 func (o *changeObs) Done(ok bool) {
@@ -186,6 +189,21 @@ func (o *changeObs) Done(ok bool) {
 		o.c.changes = append(o.c.changes, o.changes...)
 		o.c.mu.Unlock()
 	}
+}
+
+// trailName is the trail a CloudTrail call names: requestParameters.name,
+// a name or an ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME).
+func trailName(params []byte) string {
+	var p struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(params, &p) != nil {
+		return ""
+	}
+	if i := strings.LastIndex(p.Name, ":trail/"); i >= 0 {
+		return p.Name[i+len(":trail/"):]
+	}
+	return p.Name
 }
 
 // doneFunc is an observer that only wants to know how a read ended.
@@ -221,7 +239,11 @@ func build(source, lakeDir string, col *collector, verdicts []Verdict, verified 
 			r.Problems = append(r.Problems, report.IntegrityFile{Kind: v.Kind, Key: v.Key, Status: v.Status, Reason: v.Reason})
 		}
 		if v.Kind == "digest" {
-			digests = append(digests, report.DigestHour{Account: v.Account, Region: v.Region, Start: v.Start, End: v.End, Status: v.Status, Logs: v.Logs})
+			dh := report.DigestHour{Account: v.Account, Region: v.Region, Start: v.Start, End: v.End, Status: v.Status, Logs: v.Logs}
+			if k, err := keyname.Parse(v.Key); err == nil {
+				dh.Trail, dh.OrgID = k.Trail, k.OrgID
+			}
+			digests = append(digests, dh)
 			continue
 		}
 		status[v.Key] = v.Status
