@@ -367,6 +367,12 @@ func (e *Engine) correlationFinding(r sigma.CorrelationResult, keyOf func(string
 			f.SourceIP = g.Value
 		case "userIdentity.arn":
 			f.Principal.ARN = g.Value
+		case "userIdentity.userName":
+			f.Principal.UserName = g.Value
+		case "userIdentity.accessKeyId":
+			f.Principal.AccessKeyID = g.Value
+		case "userIdentity.type":
+			f.Principal.Type = g.Value
 		case "recipientAccountId":
 			f.Account = g.Value
 		case "awsRegion":

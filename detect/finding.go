@@ -63,6 +63,18 @@ type Principal struct {
 	AccessKeyID string `json:"access_key_id,omitempty"`
 }
 
+// Label names the principal for people: its ARN, else its user name,
+// else the access key, else "".
+func (p Principal) Label() string {
+	switch {
+	case p.ARN != "":
+		return p.ARN
+	case p.UserName != "":
+		return p.UserName
+	}
+	return p.AccessKeyID
+}
+
 // Finding is one detection: one matching event, a group of repeats of it,
 // or one correlation group.
 type Finding struct {

@@ -58,7 +58,7 @@ at or above --fail-on, 2 some input could not be read, 3 usage, 4 fatal.`,
 	fl.StringVar(&f.suppress, "suppress", "", "suppression file (YAML; every entry needs a reason)")
 	fl.BoolVar(&f.showSuppressed, "show-suppressed", false, "show suppressed findings too")
 	fl.StringVar(&f.state, "state", "", "scheduled mode: state file; examine only lake batches since the last run (needs --lake)")
-	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 if a finding at or above this severity exists (informational, low, medium, high, critical)")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 if a finding at or above this severity exists (informational, low, medium, high, critical; default or 'none': never)")
 	fl.StringVar(&f.notify, "notify", "", "post each new finding to this Slack-compatible webhook URL")
 	fl.BoolVar(&f.writeLake, "write-lake", false, "also store the findings in the lake (findings table)")
 	fl.BoolVar(&f.noGroup, "no-group", false, "one finding per matching event (default: repeats are grouped)")
@@ -83,7 +83,7 @@ func runDetect(ctx context.Context, g *globalFlags, f *detectFlags, args []strin
 		return usagef("--state needs --lake")
 	}
 	var failOn detect.Severity = -1
-	if f.failOn != "" {
+	if f.failOn != "" && f.failOn != "none" {
 		if failOn, err = detect.ParseSeverity(f.failOn); err != nil {
 			return usagef("--fail-on: %v", err)
 		}

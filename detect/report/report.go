@@ -61,7 +61,7 @@ func (r *Report) Finish() {
 		}
 		r.BySeverity[f.Severity.String()]++
 		r.Active++
-		who := f.Principal.ARN
+		who := f.Principal.Label()
 		if who == "" {
 			who = f.SourceIP
 		}
@@ -176,7 +176,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if f.Attempt {
 			att = " (denied attempt)"
 		}
-		who := f.Principal.ARN
+		who := f.Principal.Label()
 		if who == "" {
 			who = f.SourceIP
 		}
