@@ -194,19 +194,71 @@ func TestSuppressions(t *testing.T) {
 func FuzzParseSuppressions(f *testing.F) {
 	f.Add([]byte("suppressions:\n  - rule: r1\n    reason: x\n    where:\n      region: [a, b]\n"))
 	f.Add([]byte("suppressions: [{rule: a, reason: b, expires: 2099-01-01}]"))
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	// set fills the finding field a where condition tests.
+	set := map[string]func(f *detect.Finding, v string) bool{
+		"account":             func(f *detect.Finding, v string) bool { f.Account = v; return true },
+		"region":              func(f *detect.Finding, v string) bool { f.Region = v; return true },
+		"source_ip":           func(f *detect.Finding, v string) bool { f.SourceIP = v; return true },
+		"user_agent":          func(f *detect.Finding, v string) bool { f.UserAgent = v; return true },
+		"event_name":          func(f *detect.Finding, v string) bool { f.EventName = v; return true },
+		"event_source":        func(f *detect.Finding, v string) bool { f.Source = v; return true },
+		"error_code":          func(f *detect.Finding, v string) bool { f.ErrorCode = v; return true },
+		"attempt":             func(f *detect.Finding, v string) bool { f.Attempt = v == "true"; return v == "true" || v == "false" },
+		"principal.arn":       func(f *detect.Finding, v string) bool { f.Principal.ARN = v; return true },
+		"principal.type":      func(f *detect.Finding, v string) bool { f.Principal.Type = v; return true },
+		"principal.user_name": func(f *detect.Finding, v string) bool { f.Principal.UserName = v; return true },
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := detect.ParseSuppressions("f.yml", b, time.Now())
-		if err == nil && s == nil {
+		s, err := detect.ParseSuppressions("f.yml", b, now)
+		if err != nil {
+			// Every problem is located in the file.
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "f.yml:") {
+					t.Fatalf("error line %q does not name the file", line)
+				}
+			}
+			return
+		}
+		if s == nil {
 			t.Fatal("nil suppressions without an error")
 		}
-		if err == nil {
-			for _, it := range s.Items {
-				if it.Reason == "" || it.Rule == "" {
-					t.Fatalf("accepted a suppression without rule or reason: %+v", it)
+		for _, it := range s.Items {
+			if it.Reason == "" || it.Rule == "" {
+				t.Fatalf("accepted a suppression without rule or reason: %+v", it)
+			}
+			// A finding of the rule whose fields are the literal first
+			// values of the conditions is suppressed, with the reason.
+			f := detect.Finding{RuleID: it.Rule}
+			literal := true
+			for field, vals := range it.Where {
+				fill, ok := set[field]
+				if !ok {
+					t.Fatalf("accepted unknown field %q", field)
 				}
+				if len(vals) == 0 || strings.ContainsAny(vals[0], "*?") || !fill(&f, vals[0]) {
+					literal = false
+				}
+			}
+			fs := []detect.Finding{f}
+			if n := s.Apply(fs); literal && (n != 1 || fs[0].Suppressed == "") {
+				t.Fatalf("a finding matching %+v exactly is not suppressed", it)
+			}
+			other := []detect.Finding{{RuleID: it.Rule + "-other"}}
+			if s.Apply(other) != 0 && !slicesContainsRule(s.Items, other[0].RuleID) {
+				t.Fatalf("a finding of another rule is suppressed")
 			}
 		}
 	})
+}
+
+func slicesContainsRule(items []detect.Suppression, rule string) bool {
+	for _, it := range items {
+		if it.Rule == rule {
+			return true
+		}
+	}
+	return false
 }
 
 // TestWebhook delivers findings to an HTTP server on 127.0.0.1 that fails

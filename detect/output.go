@@ -4,6 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -96,7 +101,7 @@ func writeTable(w io.Writer, shown, all []Finding, o WriteOptions) error {
 	}
 	principalW := max(20, width-86)
 	for _, f := range shown {
-		who := f.Principal.ARN
+		who := f.Principal.Label()
 		if who == "" {
 			who = f.Principal.Type
 		}
@@ -168,33 +173,30 @@ func asffSeverity(s Severity) (string, int) {
 }
 
 // toASFF maps findings to the AWS Security Finding Format, ready for
-// securityhub BatchImportFindings (every required field is set).
+// securityhub BatchImportFindings (every required field is set, within
+// the lengths and formats the API enforces).
 func toASFF(fs []Finding, o WriteOptions) []map[string]any {
 	out := []map[string]any{}
 	for _, f := range fs {
+		// ProductArn needs a real region: records with a garbled one fall
+		// back to the default region.
 		region := f.Region
-		if region == "" {
+		if !asffRegion.MatchString(region) {
 			region = o.Region
 		}
-		if region == "" {
+		if !asffRegion.MatchString(region) {
 			region = "us-east-1"
 		}
+		partition := asffPartition(region)
 		acct := f.Account
-		if acct == "" {
+		if !asffAccount.MatchString(acct) {
 			acct = "000000000000"
 		}
 		label, norm := asffSeverity(f.Severity)
-		types := []string{}
-		for _, t := range f.Tactics {
-			types = append(types, "TTPs/"+asffTTP(t))
-		}
-		if len(types) == 0 {
-			types = append(types, "Unusual Behaviors")
-		}
 		created := f.First.UTC().Format(time.RFC3339)
-		res := map[string]any{"Type": "Other", "Id": "AWS::::Account:" + acct, "Region": region, "Partition": "aws"}
+		res := map[string]any{"Type": "Other", "Id": "AWS::::Account:" + acct, "Region": region, "Partition": partition}
 		if f.Principal.ARN != "" {
-			res = map[string]any{"Type": "AwsIamRole", "Id": f.Principal.ARN, "Region": region, "Partition": "aws"}
+			res = map[string]any{"Type": "AwsIamRole", "Id": clip(f.Principal.ARN, 512), "Region": region, "Partition": partition}
 			if strings.Contains(f.Principal.ARN, ":user/") {
 				res["Type"] = "AwsIamUser"
 			} else if !strings.Contains(f.Principal.ARN, "role/") {
@@ -206,13 +208,23 @@ func toASFF(fs []Finding, o WriteOptions) []map[string]any {
 			title = "Attempt: " + title
 		}
 		desc := fmt.Sprintf("%s by %s from %s (%d event(s), %s)", f.EventName, orDash(f.Principal.ARN), orDash(f.SourceIP), f.Count, strings.Join(f.EventIDs, ", "))
+		// ProductFields values are 1 to 2048 characters: leave out empty ones.
+		fields := map[string]string{}
+		for k, v := range map[string]string{
+			"trailscope/RuleId": clip(f.RuleID, 2048), "trailscope/EventIds": clip(strings.Join(f.EventIDs, ","), 2048),
+			"trailscope/Attempt": fmt.Sprint(f.Attempt), "trailscope/RuleAuthor": clip(f.Author, 2048),
+		} {
+			if v != "" {
+				fields[k] = v
+			}
+		}
 		m := map[string]any{
 			"SchemaVersion":   "2018-10-08",
-			"Id":              "trailscope/" + f.ID,
-			"ProductArn":      fmt.Sprintf("arn:aws:securityhub:%s:%s:product/%s/default", region, acct, acct),
-			"GeneratorId":     "trailscope/" + f.RuleID,
+			"Id":              clip("trailscope/"+f.ID, 512),
+			"ProductArn":      fmt.Sprintf("arn:%s:securityhub:%s:%s:product/%s/default", partition, region, acct, acct),
+			"GeneratorId":     clip("trailscope/"+f.RuleID, 512),
 			"AwsAccountId":    acct,
-			"Types":           types,
+			"Types":           asffTypes(f.Tactics),
 			"CreatedAt":       created,
 			"UpdatedAt":       o.Now.UTC().Format(time.RFC3339),
 			"FirstObservedAt": f.First.UTC().Format(time.RFC3339),
@@ -221,17 +233,18 @@ func toASFF(fs []Finding, o WriteOptions) []map[string]any {
 			"Title":           clip(title, 256),
 			"Description":     clip(desc, 1024),
 			"Resources":       []any{res},
-			"ProductFields": map[string]string{
-				"trailscope/RuleId": f.RuleID, "trailscope/EventIds": clip(strings.Join(f.EventIDs, ","), 4000),
-				"trailscope/Attempt": fmt.Sprint(f.Attempt), "trailscope/RuleAuthor": f.Author,
-			},
-			"RecordState": "ACTIVE",
-			"Workflow":    map[string]string{"Status": "NEW"},
+			"ProductFields":   fields,
+			"RecordState":     "ACTIVE",
+			"Workflow":        map[string]string{"Status": "NEW"},
 		}
-		if f.SourceIP != "" && isIP(f.SourceIP) {
-			m["Network"] = map[string]any{"Direction": "IN", "SourceIpV4": f.SourceIP}
-			if strings.Contains(f.SourceIP, ":") {
-				m["Network"] = map[string]any{"Direction": "IN", "SourceIpV6": f.SourceIP}
+		// Only a well-formed address without a zone: CloudTrail's
+		// sourceIPAddress also holds service names, and anonymised
+		// datasets hold addresses such as 035.249.253.232.
+		if a, err := netip.ParseAddr(f.SourceIP); err == nil && a.Zone() == "" {
+			if a.Is4() {
+				m["Network"] = map[string]any{"Direction": "IN", "SourceIpV4": a.String()}
+			} else {
+				m["Network"] = map[string]any{"Direction": "IN", "SourceIpV6": a.String()}
 			}
 		}
 		out = append(out, m)
@@ -239,9 +252,48 @@ func toASFF(fs []Finding, o WriteOptions) []map[string]any {
 	return out
 }
 
-func isIP(s string) bool {
-	dots, colons := strings.Count(s, "."), strings.Count(s, ":")
-	return (dots == 3 && colons == 0 && strings.IndexFunc(s, func(r rune) bool { return !(r == '.' || r >= '0' && r <= '9') }) < 0) || colons >= 2
+var (
+	asffRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+	asffAccount = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// asffPartition is the ARN partition of a region.
+func asffPartition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// asffTactics maps ATT&CK tactics to ASFF finding types: the TTPs
+// categories ASFF defines (spelled as ASFF does), exfiltration and impact
+// under Effects, the other tactics as TTPs categories of their own.
+var asffTactics = map[string]string{
+	"reconnaissance": "TTPs/Reconnaissance", "resource-development": "TTPs/Resource Development",
+	"initial-access": "TTPs/Initial Access", "execution": "TTPs/Execution", "persistence": "TTPs/Persistence",
+	"privilege-escalation": "TTPs/Privilege Escalation", "defense-evasion": "TTPs/Defense Evasion",
+	"credential-access": "TTPs/Credential Access", "discovery": "TTPs/Discovery", "lateral-movement": "TTPs/Lateral Movement",
+	"collection": "TTPs/Collection", "command-and-control": "TTPs/Command and Control",
+	"exfiltration": "Effects/Data Exfiltration", "impact": "Effects",
+}
+
+// asffTypes gives a finding's ASFF Types: one per ATT&CK tactic, or
+// Unusual Behaviors when it has none.
+func asffTypes(tactics []string) []string {
+	types := []string{}
+	for _, t := range tactics {
+		typ, ok := asffTactics[strings.ReplaceAll(strings.ToLower(t), "_", "-")]
+		if ok && !slices.Contains(types, typ) && len(types) < 50 {
+			types = append(types, typ)
+		}
+	}
+	if len(types) == 0 {
+		types = append(types, "Unusual Behaviors")
+	}
+	return types
 }
 
 func orDash(s string) string {
@@ -317,15 +369,26 @@ func toSARIF(fs []Finding, o WriteOptions) map[string]any {
 		if !ok {
 			i = len(rules)
 			ruleIndex[f.RuleID] = i
-			tags := append(append([]string{}, f.Tactics...), f.Techniques...)
+			// SARIF tags are a set (uniqueItems).
+			var tags []string
+			for _, tag := range append(append([]string{}, f.Tactics...), f.Techniques...) {
+				if !slices.Contains(tags, tag) {
+					tags = append(tags, tag)
+				}
+			}
 			r := map[string]any{
 				"id": f.RuleID, "name": sarifName(f.Title),
 				"shortDescription":     map[string]string{"text": f.Title},
 				"defaultConfiguration": map[string]string{"level": sarifLevel(f.Severity)},
 				"properties":           map[string]any{"tags": tags, "security-severity": fmt.Sprint(map[Severity]float64{Informational: 0.0, Low: 3.0, Medium: 5.5, High: 8.0, Critical: 9.5}[f.Severity])},
 			}
-			if len(f.References) > 0 {
-				r["helpUri"] = f.References[0]
+			// helpUri must be an absolute URI: take the first reference
+			// that is one (Sigma references are free text).
+			for _, ref := range f.References {
+				if u, err := url.Parse(strings.TrimSpace(ref)); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+					r["helpUri"] = u.String()
+					break
+				}
 			}
 			rules = append(rules, r)
 		}
@@ -335,7 +398,7 @@ func toSARIF(fs []Finding, o WriteOptions) map[string]any {
 		}
 		var locs []map[string]any
 		for _, k := range f.SourceKeys {
-			locs = append(locs, map[string]any{"physicalLocation": map[string]any{"artifactLocation": map[string]string{"uri": k}}})
+			locs = append(locs, map[string]any{"physicalLocation": map[string]any{"artifactLocation": map[string]string{"uri": sarifURI(k)}}})
 		}
 		res := map[string]any{
 			"ruleId": f.RuleID, "ruleIndex": i, "level": sarifLevel(f.Severity),
@@ -359,6 +422,17 @@ func toSARIF(fs []Finding, o WriteOptions) map[string]any {
 			"results": results,
 		}},
 	}
+}
+
+// sarifURI turns a source key (s3://bucket/key or a file path) into the
+// URI reference SARIF wants, escaping what a URI cannot hold (spaces, %,
+// backslashes, non-ASCII).
+func sarifURI(k string) string {
+	if rest, ok := strings.CutPrefix(k, "s3://"); ok {
+		bucket, key, _ := strings.Cut(rest, "/")
+		return (&url.URL{Scheme: "s3", Host: bucket, Path: "/" + key}).String()
+	}
+	return (&url.URL{Path: filepath.ToSlash(k)}).String()
 }
 
 func sarifName(title string) string {

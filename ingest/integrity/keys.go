@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -110,14 +111,14 @@ func parseKeyTime(raw json.RawMessage) (time.Time, error) {
 	}
 	var f float64
 	if err := json.Unmarshal(raw, &f); err == nil {
-		return time.Unix(int64(f), 0).UTC(), nil
+		return epochTime(f)
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return time.Time{}, err
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Unix(int64(f), 0).UTC(), nil
+		return epochTime(f)
 	}
 	for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999-07:00", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(l, s); err == nil {
@@ -125,6 +126,17 @@ func parseKeyTime(raw json.RawMessage) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("bad time %q", s)
+}
+
+// epochTime converts epoch seconds, refusing times outside years 0 to
+// 9999: int64(f) of a huge f is undefined, and such a time could not be
+// written back as ISO-8601 by WritePublicKeysJSON.
+func epochTime(f float64) (time.Time, error) {
+	const minEpoch, maxEpoch = -62167219200, 253402300799 // 0000-01-01T00:00:00Z, 9999-12-31T23:59:59Z
+	if math.IsNaN(f) || f < minEpoch || f >= maxEpoch+1 {
+		return time.Time{}, fmt.Errorf("epoch time %g is out of range", f)
+	}
+	return time.Unix(int64(f), 0).UTC(), nil
 }
 
 // WritePublicKeysJSON writes keys in the CLI v2 list-public-keys shape.

@@ -2,6 +2,7 @@ package keyname
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,11 +78,40 @@ func FuzzParse(f *testing.F) {
 		if !IsAccount(k.Account) || !IsRegion(k.Region) {
 			t.Fatalf("accepted bad account/region: %+v", k)
 		}
-		// Keys that parse can be rebuilt.
-		if k.Kind == Digest {
-			if again := DigestKey(k.Prefix, k.OrgID, k.Account, k.Region, k.Trail, k.Home, k.Time, k.Backfill); again != key {
-				t.Fatalf("DigestKey round trip: %q != %q", again, key)
+		if k.Name != key[strings.LastIndexByte(key, '/')+1:] {
+			t.Fatalf("Name %q is not the last element of %q", k.Name, key)
+		}
+		// Keys that parse can be rebuilt from their fields: the rebuilt
+		// key parses to the same fields (its date folder is the date of
+		// the file's time), and equals the key when the key is canonical.
+		var again string
+		switch k.Kind {
+		case Digest:
+			again = DigestKey(k.Prefix, k.OrgID, k.Account, k.Region, k.Trail, k.Home, k.Time, k.Backfill)
+		case Log:
+			// {A}_CloudTrail_{R}_{T}_{U}.json.gz: U is what follows the
+			// fourth underscore.
+			f := strings.SplitN(k.Name, "_", 5)
+			u, ok := strings.CutSuffix(f[4], ".json.gz")
+			if !ok {
+				return
 			}
+			again = LogKey(k.Prefix, k.OrgID, k.Account, k.Region, k.Time, u)
+		default:
+			return
+		}
+		k2, err := Parse(again)
+		if err != nil {
+			t.Fatalf("rebuilt key %q does not parse: %v", again, err)
+		}
+		want := k
+		want.Date = k.Time.UTC().Truncate(24 * time.Hour)
+		want.Name = k2.Name
+		if k2 != want {
+			t.Fatalf("rebuilt key %q parses to %+v; want %+v", again, k2, want)
+		}
+		if k.Date.Equal(want.Date) && k.Name == k2.Name && again != key {
+			t.Fatalf("round trip of a canonical key: %q != %q", again, key)
 		}
 	})
 }
