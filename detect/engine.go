@@ -457,12 +457,20 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 				}
 			}
 			g.add(hit{rule: i, ev: in})
+			if _, noisy := g.summaries[i]; noisy {
+				break // the rest of a noisy rule's matches are summarised by DuckDB
+			}
 		}
 		if err := rows.Err(); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}
 		rows.Close()
+		if s, noisy := g.summaries[i]; noisy {
+			if err := summariseSQL(ctx, db, q, s); err != nil {
+				return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
+			}
+		}
 	}
 	out := g.findings()
 	if corrTable != table {
@@ -477,6 +485,47 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 	}
 	SortFindings(out)
 	return out, nil
+}
+
+// summariseSQL completes a noisy rule's summary from all rows of its
+// query q with aggregates, instead of reading every match into Go: the
+// count, the time bounds and the smallest event IDs, exactly what the
+// streaming path's summary holds (the representative, the earliest match,
+// is the first row, already read).
+func summariseSQL(ctx context.Context, db SQLDB, q string, s *summary) error {
+	var n int64
+	var first, last sql.NullTime
+	agg, err := db.QueryContext(ctx, `SELECT count(*), min("eventTime"), max("eventTime") FROM (`+q+`)`)
+	if err != nil {
+		return fmt.Errorf("summarise: %w", err)
+	}
+	if agg.Next() {
+		err = agg.Scan(&n, &first, &last)
+	}
+	if cerr := agg.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("summarise: %w", err)
+	}
+	s.count = int(n)
+	if first.Valid {
+		s.first, s.last = first.Time.UTC(), last.Time.UTC()
+	}
+	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT "eventID" FROM (%s) WHERE "eventID" IS NOT NULL AND "eventID" <> '' ORDER BY 1 LIMIT %d`, q, sampleIDs))
+	if err != nil {
+		return fmt.Errorf("summarise: %w", err)
+	}
+	defer rows.Close()
+	s.ids = s.ids[:0]
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("summarise: %w", err)
+		}
+		s.ids = append(s.ids, id)
+	}
+	return rows.Err()
 }
 
 func str(v any) string {
