@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -426,12 +427,19 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 		}
 	}
 	cols := []string{"eventName", "eventSource", "recipientAccountId", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "source_bucket", "source_key", "userIdentity"}
+	// Distinct values of the low-cardinality columns rules test, from the
+	// widest table queried: predicates on them become IN lists, decided
+	// once per value and pushed down into the Parquet scan.
+	values, err := distinctValues(ctx, db, corrTable)
+	if err != nil {
+		return nil, err
+	}
 	g := newGrouper(e.rules, e.opts.Group)
 	for i := 0; i < e.rs.Len(); i++ {
 		if !e.rs.Standalone(i) {
 			continue
 		}
-		q, err := e.rs.RuleSQL(i, sigma.SQLOptions{Table: src, Columns: cols})
+		q, err := e.rs.RuleSQL(i, sigma.SQLOptions{Table: src, Columns: cols, Values: values})
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}
@@ -477,7 +485,7 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 		src = corrTable
 	}
 	for i := range e.corrs {
-		fs, err := e.runCorrelationSQL(ctx, db, src, i)
+		fs, err := e.runCorrelationSQL(ctx, db, src, i, values)
 		if err != nil {
 			return nil, err
 		}
@@ -485,6 +493,57 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 	}
 	SortFindings(out)
 	return out, nil
+}
+
+// valueColumns are the columns whose distinct values detection collects
+// (see sigma.SQLOptions.Values): those rules test most, whose values come
+// from bounded sets (API names, services, regions, accounts, error codes).
+var valueColumns = []string{"eventName", "eventSource", "eventType", "errorCode", "awsRegion", "eventCategory",
+	"recipientAccountId", "userIdentity.type", "userIdentity.invokedBy"}
+
+// maxValues is the most distinct values a column may have to be used.
+const maxValues = 5000
+
+// distinctValues collects every distinct non-null value of valueColumns
+// in table, in one scan; a column with more than maxValues values is left
+// out.
+func distinctValues(ctx context.Context, db SQLDB, table string) (map[string][]string, error) {
+	exprs := make([]string, len(valueColumns))
+	for k, c := range valueColumns {
+		expr := "t"
+		for _, p := range strings.Split(c, ".") {
+			expr += `."` + p + `"`
+		}
+		exprs[k] = fmt.Sprintf("CAST(to_json(list(DISTINCT %s) FILTER (WHERE %s IS NOT NULL)) AS VARCHAR)", expr, expr)
+	}
+	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %s AS t`, strings.Join(exprs, ", "), quoteIdentPath(table)))
+	if err != nil {
+		return nil, fmt.Errorf("distinct values: %w", err)
+	}
+	defer rows.Close()
+	raw := make([]sql.NullString, len(valueColumns))
+	dest := make([]any, len(raw))
+	for k := range raw {
+		dest[k] = &raw[k]
+	}
+	out := map[string][]string{}
+	if rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("distinct values: %w", err)
+		}
+		for k, c := range valueColumns {
+			var vals []string
+			if raw[k].Valid {
+				if err := json.Unmarshal([]byte(raw[k].String), &vals); err != nil {
+					return nil, fmt.Errorf("distinct values of %s: %w", c, err)
+				}
+			}
+			if len(vals) <= maxValues {
+				out[c] = vals
+			}
+		}
+	}
+	return out, rows.Err()
 }
 
 // summariseSQL completes a noisy rule's summary from all rows of its
@@ -543,9 +602,9 @@ func quoteIdentPath(name string) string {
 	return strings.Join(parts, ".")
 }
 
-func (e *Engine) runCorrelationSQL(ctx context.Context, db SQLDB, table string, i int) ([]Finding, error) {
+func (e *Engine) runCorrelationSQL(ctx context.Context, db SQLDB, table string, i int, values map[string][]string) ([]Finding, error) {
 	c := e.rs.Correlations()[i]
-	q, err := e.rs.CorrelationSQL(i, sigma.SQLOptions{Table: table})
+	q, err := e.rs.CorrelationSQL(i, sigma.SQLOptions{Table: table, Values: values})
 	if err != nil {
 		return nil, fmt.Errorf("correlation %s: %w", e.corrs[i].ID, err)
 	}

@@ -10,7 +10,7 @@ func (rs *RuleSet) RuleSQL(i int, opts SQLOptions) (string, error) {
 	if i < 0 || i >= len(rs.rules) {
 		return "", fmt.Errorf("sigma: rule index %d out of range", i)
 	}
-	where := (&sqlGen{}).node(rs.rules[i].prog.root)
+	where := (&sqlGen{values: opts.Values}).filter(rs.rules[i].prog.root)
 	cols, err := selectColumns(opts.Columns)
 	if err != nil {
 		return "", err
@@ -29,7 +29,7 @@ func (rs *RuleSet) CorrelationSQL(i int, opts SQLOptions) (string, error) {
 		return "", fmt.Errorf("sigma: correlation index %d out of range", i)
 	}
 	cc := rs.corrs[i]
-	g := &sqlGen{}
+	g := &sqlGen{values: opts.Values}
 	var parts []string
 	for pos, ri := range cc.rules {
 		sel := []string{
@@ -45,7 +45,7 @@ func (rs *RuleSet) CorrelationSQL(i int, opts SQLOptions) (string, error) {
 			sel = append(sel, g.firstScalarSQL(cc.field)+" AS val")
 		}
 		parts = append(parts, fmt.Sprintf("SELECT %s\n  FROM %s AS %s\n  WHERE %s.\"eventTime\" IS NOT NULL AND %s",
-			strings.Join(sel, ", "), quoteTable(opts.Table), tableAlias, tableAlias, g.node(rs.rules[ri].prog.root)))
+			strings.Join(sel, ", "), quoteTable(opts.Table), tableAlias, tableAlias, g.filter(rs.rules[ri].prog.root)))
 	}
 	var b strings.Builder
 	b.WriteString("WITH m AS (\n  ")

@@ -70,7 +70,7 @@ detection:
 	// Output:
 	// SELECT t."eventID", t."eventTime"
 	// FROM "events" AS t
-	// WHERE coalesce((lower(t."userIdentity"."type") = 'root'), false)
+	// WHERE ((lower(t."userIdentity"."type") = 'root'))
 	// ORDER BY t."eventTime", t."eventID"
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // FuzzParse checks that Parse, Check and both backends never panic or hang
@@ -202,6 +203,7 @@ func FuzzDifferential(f *testing.F) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("backends disagree (-sql +go):\n%s\nrule:\n%s\nquery:\n%s", diff, src, q)
 		}
+		checkValuesRewrite(t, r, fuzzDB, fuzzDistinct(t), got, src)
 	})
 }
 
@@ -212,6 +214,7 @@ func FuzzDifferential(f *testing.F) {
 func TestDifferentialRandomRules(t *testing.T) {
 	events := fuzzEventSet(t)
 	db := openDuck(t, events)
+	values := distinctValues(t, db, valueColumns)
 	state := uint64(42)
 	rnd := func() byte {
 		state ^= state << 13
@@ -247,6 +250,7 @@ func TestDifferentialRandomRules(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("backends disagree (-sql +go):\n%s\nrule:\n%s", diff, src)
 		}
+		checkValuesRewrite(t, r, db, values, got, src)
 		if len(got) > 0 {
 			matchedSome++
 		}
@@ -254,5 +258,32 @@ func TestDifferentialRandomRules(t *testing.T) {
 	t.Logf("%d rules compiled, %d matched at least one event", compiled, matchedSome)
 	if compiled < 300 || matchedSome < 60 {
 		t.Errorf("generator too weak: %d compiled, %d matched", compiled, matchedSome)
+	}
+}
+
+var (
+	fuzzValuesOnce sync.Once
+	fuzzValueMap   map[string][]string
+)
+
+func fuzzDistinct(t testing.TB) map[string][]string {
+	fuzzValuesOnce.Do(func() { fuzzValueMap = distinctValues(t, fuzzDB, valueColumns) })
+	return fuzzValueMap
+}
+
+// checkValuesRewrite: the same rule compiled with SQLOptions.Values (IN
+// lists decided by the Go matcher's comparison) selects the same events.
+func checkValuesRewrite(t testing.TB, r *Rule, db *sql.DB, values map[string][]string, want []string, src string) {
+	t.Helper()
+	q, err := ToSQL(r, SQLOptions{Values: values})
+	if err != nil {
+		t.Fatalf("ToSQL with values: %v\n%s", err, src)
+	}
+	got, err := queryIDs(t, db, q)
+	if err != nil {
+		t.Fatalf("DuckDB (values): %v\nrule:\n%s\nquery:\n%s", err, src, q)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("values rewrite disagrees (-go +sql):\n%s\nrule:\n%s\nquery:\n%s", diff, src, q)
 	}
 }

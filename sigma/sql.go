@@ -14,6 +14,14 @@ type SQLOptions struct {
 	Table string
 	// Columns are returned in addition to eventID and eventTime.
 	Columns []string
+	// Values, if set, maps a VARCHAR column or struct member ("eventName",
+	// "userIdentity.type") to every distinct non-null value it holds in
+	// Table. A string predicate on such a column then compiles to an IN
+	// list of the values that satisfy it, decided by the Go matcher's own
+	// comparison: the same result as lower()/pattern SQL on every row,
+	// but evaluated once per distinct value, and an IN filter DuckDB pushes
+	// down into the Parquet scan. The list must be complete for Table.
+	Values map[string][]string
 	CompileOptions
 }
 
@@ -27,7 +35,7 @@ func ToSQL(r *Rule, opts SQLOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	where := (&sqlGen{}).node(prog.root)
+	where := (&sqlGen{values: opts.Values}).filter(prog.root)
 	cols, err := selectColumns(opts.Columns)
 	if err != nil {
 		return "", err
@@ -135,7 +143,8 @@ func quoteRegexpLiteral(s string) string {
 }
 
 type sqlGen struct {
-	depth int // lambda nesting, for unique parameter names
+	depth  int                 // lambda nesting, for unique parameter names
+	values map[string][]string // SQLOptions.Values
 }
 
 func (g *sqlGen) node(n node) string {
@@ -163,13 +172,31 @@ func (g *sqlGen) node(n node) string {
 	return "false"
 }
 
-func (g *sqlGen) join(kids []node, op string) string {
+// filter compiles n for a WHERE clause. Under AND and OR alone (no NOT,
+// no counting) a leaf that is NULL acts as false — WHERE drops the row
+// either way — so positive leaves go without coalesce(…, false), which
+// leaves plain comparisons DuckDB can push down into the Parquet scan.
+func (g *sqlGen) filter(n node) string {
+	switch n := n.(type) {
+	case *andNode:
+		return g.joinWith(n.kids, " AND ", g.filter)
+	case *orNode:
+		return g.joinWith(n.kids, " OR ", g.filter)
+	case *leafNode:
+		return "(" + g.leaf(n) + ")"
+	}
+	return g.node(n)
+}
+
+func (g *sqlGen) joinWith(kids []node, op string, f func(node) string) string {
 	parts := make([]string, len(kids))
 	for i, k := range kids {
-		parts[i] = g.node(k)
+		parts[i] = f(k)
 	}
 	return "(" + strings.Join(parts, op) + ")"
 }
+
+func (g *sqlGen) join(kids []node, op string) string { return g.joinWith(kids, op, g.node) }
 
 // fieldSQL is how a field reads in SQL: either a scalar VARCHAR expression
 // (NULL when absent) or a list of the VARCHAR string forms of its non-null
@@ -317,7 +344,42 @@ func (g *sqlGen) leaf(l *leafNode) string {
 		})
 	}
 	f := g.field(l.field)
+	if in, ok := g.inList(l, f); ok {
+		return in
+	}
 	return g.anyOf(f, func(x string) string { return g.strPreds(l, x) })
+}
+
+// inList compiles a string leaf on a column with known values to an IN
+// list (see SQLOptions.Values).
+func (g *sqlGen) inList(l *leafNode, f fieldSQL) (string, bool) {
+	if l.kind != leafStr || f.list || l.field.leafKind != colString || len(l.field.structPath) == 0 {
+		return "", false
+	}
+	vals, ok := g.values[strings.Join(l.field.structPath, ".")]
+	if !ok {
+		return "", false
+	}
+	for i := range l.pats {
+		if l.pats[i].kind == patAny {
+			return "", false
+		}
+	}
+	var in []string
+	for _, v := range vals {
+		for i := range l.pats {
+			if patMatch(&l.pats[i], v, l.cased) {
+				in = append(in, quoteString(v))
+				break
+			}
+		}
+	}
+	if len(in) == 0 {
+		// No value matches; NULL where the column is NULL, as the
+		// pattern form gives.
+		return "(CASE WHEN " + f.expr + " IS NULL THEN NULL ELSE false END)", true
+	}
+	return "(" + f.expr + " IN (" + strings.Join(in, ", ") + "))", true
 }
 
 // strPreds is the predicate of a value leaf on one VARCHAR expression.
