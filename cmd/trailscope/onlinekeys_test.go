@@ -1,90 +1,23 @@
 package main
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/trailscope/trailscope/ingest/integrity"
+	"github.com/trailscope/trailscope/ingest/integrity/cttest"
 )
 
-// listPublicKeysServer answers CloudTrail's ListPublicKeys (awsJson1_1, as
-// the SDK sends it over HTTP) on loopback with the sample's key, split over
-// two pages. There is no local CloudTrail server to run, so this endpoint
-// speaks the wire protocol the real service documents; everything on the
-// client side (SDK signing, retries, pagination, fingerprint checks) is
-// the production code path.
-type listPublicKeysServer struct {
-	keys       []integrity.PublicKey
-	badFP      bool
-	mu         sync.Mutex
-	regions    map[string]int
-	pagesAsked int
-}
-
-var credScope = regexp.MustCompile(`Credential=[^/]+/\d{8}/([a-z0-9-]+)/cloudtrail/aws4_request`)
-
-func (s *listPublicKeysServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("X-Amz-Target") != "CloudTrail_20131101.ListPublicKeys" {
-		http.Error(w, `{"__type":"UnknownOperationException"}`, http.StatusBadRequest)
-		return
-	}
-	m := credScope.FindStringSubmatch(r.Header.Get("Authorization"))
-	if m == nil {
-		w.WriteHeader(http.StatusForbidden)
-		io.WriteString(w, `{"__type":"MissingAuthenticationTokenException","message":"unsigned"}`)
-		return
-	}
-	var in struct {
-		StartTime, EndTime float64
-		NextToken          string
-	}
-	body, _ := io.ReadAll(r.Body)
-	if err := json.Unmarshal(body, &in); err != nil || in.StartTime == 0 || in.EndTime <= in.StartTime {
-		http.Error(w, `{"__type":"InvalidTimeRangeException"}`, http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	s.regions[m[1]]++
-	s.pagesAsked++
-	s.mu.Unlock()
-	type key struct {
-		Value                              string
-		ValidityStartTime, ValidityEndTime float64
-		Fingerprint                        string
-	}
-	out := struct {
-		PublicKeyList []key
-		NextToken     string `json:",omitempty"`
-	}{PublicKeyList: []key{}}
-	if in.NextToken == "" {
-		out.NextToken = "page-2" // the first page is empty, as real responses can be
-	} else {
-		for _, k := range s.keys {
-			fp := k.Fingerprint
-			if s.badFP {
-				fp = strings.Repeat("0", 32)
-			}
-			out.PublicKeyList = append(out.PublicKeyList, key{
-				Value:             base64.StdEncoding.EncodeToString(k.DER),
-				ValidityStartTime: float64(k.Start.Unix()), ValidityEndTime: float64(k.End.Unix()),
-				Fingerprint: fp,
-			})
-		}
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	json.NewEncoder(w).Encode(out)
-}
-
-func onlineKeysEnv(t *testing.T, badFP bool) *listPublicKeysServer {
+// onlineKeysEnv starts the CloudTrail stand-in (ingest/integrity/cttest)
+// with the sample's key, its first ListPublicKeys page empty, and points
+// the SDK at it. There is no local CloudTrail server to run, so the
+// stand-in speaks the wire protocol the real service documents;
+// everything on the client side (SDK signing, retries, pagination,
+// fingerprint checks) is the production code path.
+func onlineKeysEnv(t *testing.T, badFP bool) *cttest.Server {
 	t.Helper()
 	fh, err := os.Open("../../testdata/sample/public-keys.json")
 	if err != nil {
@@ -95,11 +28,9 @@ func onlineKeysEnv(t *testing.T, badFP bool) *listPublicKeysServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &listPublicKeysServer{keys: keys, badFP: badFP, regions: map[string]int{}}
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
+	s := cttest.Start(t, &cttest.Server{Keys: keys, BadFingerprint: badFP, EmptyFirstPage: true})
 	dir := t.TempDir()
-	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", s.URL)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_REGION", "eu-west-3")
@@ -127,10 +58,11 @@ func TestVerifyOnlineKeys(t *testing.T) {
 	if !strings.Contains(onOut, `"status":"valid"`) {
 		t.Errorf("no valid file in the online run: %.600s", onOut)
 	}
-	if len(s.regions) == 0 || s.regions["eu-west-3"] > 0 {
-		t.Errorf("ListPublicKeys asked in %v; want the digests' source regions, not the client's eu-west-3", s.regions)
+	pages := s.Pages()
+	if len(pages) == 0 || pages["eu-west-3"] > 0 {
+		t.Errorf("ListPublicKeys asked in %v; want the digests' source regions, not the client's eu-west-3", pages)
 	}
-	for region, n := range s.regions {
+	for region, n := range pages {
 		if n < 2 {
 			t.Errorf("region %s: %d pages asked; NextToken not followed", region, n)
 		}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/trailscope/trailscope/ingest/keyname"
 )
 
 // ExitCode is the documented exit status for a result: 0 all valid,
@@ -81,39 +83,105 @@ func (r *Result) WriteText(w io.Writer) error {
 // and summary for the same files (DIGEST.md §3.2–3.3): problems on errw,
 // valid lines and the summary on w. Files the CLI would not report
 // (unreferenced, unverified, synthetic missing hours) are left out.
+//
+// Lines come in the CLI's order: per chain, digests newest first, each
+// valid digest followed by its log files in the digest's order, backfill
+// digests in a second pass; the blank lines follow the CLI's rule (an
+// error after a valid line is preceded by one, and so is the summary).
+// For the CLI's verdicts where trailscope is stricter, verify with
+// Options.Compat (--compat): a digest only trailscope rejects keeps its
+// CLI line, but its logs are not checked.
 func (r *Result) WriteAWSCLI(w, errw io.Writer, trailARN string, start, end time.Time) error {
-	fmt.Fprintf(w, "Validating log files for trail %s between %s and %s\n\n", trailARN, start.UTC().Format("2006-01-02T15:04:05Z"), end.UTC().Format("2006-01-02T15:04:05Z"))
-	var dv, dt, lv, lt int
+	const layout = "2006-01-02T15:04:05Z"
+	fmt.Fprintf(w, "Validating log files for trail %s between %s and %s\n\n", trailARN, start.UTC().Format(layout), end.UTC().Format(layout))
+	var std, backfill []FileResult
+	logsOf := map[string][]FileResult{}
 	for _, f := range r.Files {
 		if f.CLI == "" || strings.HasPrefix(f.Key, "(") {
 			continue
 		}
-		kind := "Digest file"
-		if f.Kind == "log" {
-			kind = "Log file"
-			lt++
-		} else {
-			dt++
+		switch {
+		case f.Kind == "log":
+			logsOf[f.via] = append(logsOf[f.via], f)
+		case f.Backfill:
+			backfill = append(backfill, f)
+		default:
+			std = append(std, f)
 		}
+	}
+	// Newest first: within a chain's folder, keys sort by time.
+	for _, l := range [][]FileResult{std, backfill} {
+		sort.SliceStable(l, func(i, j int) bool { return l[i].Key > l[j].Key })
+	}
+	var dv, dt, bv, bt, lv, lt int
+	lastDouble := true // the CLI's _is_last_status_double_space
+	status := func(f FileResult, kind string) {
 		prefix := ""
 		if f.Backfill {
 			prefix = "(backfill) "
 		}
 		line := fmt.Sprintf("%s%s\ts3://%s/%s\t%s", prefix, kind, f.Bucket, f.Key, f.CLI)
 		if f.CLI == "valid" {
-			if f.Kind == "log" {
-				lv++
-			} else {
-				dv++
-			}
 			fmt.Fprintln(w, line)
-		} else {
-			fmt.Fprintln(errw, line)
+			lastDouble = false
+			return
+		}
+		if !lastDouble {
 			fmt.Fprintln(errw)
 		}
+		fmt.Fprintf(errw, "%s\n\n", line)
+		lastDouble = true
 	}
-	fmt.Fprintf(w, "Results requested for %s to %s\n", start.UTC().Format("2006-01-02T15:04:05Z"), end.UTC().Format("2006-01-02T15:04:05Z"))
-	if dt == 0 {
+	for _, l := range [][]FileResult{std, backfill} {
+		for _, d := range l {
+			valid := d.CLI == "valid"
+			switch {
+			case d.Backfill && valid:
+				bv++
+			case d.Backfill:
+				bt++
+			case valid:
+				dv++
+			default:
+				dt++
+			}
+			status(d, "Digest file")
+			if !valid {
+				continue
+			}
+			logs := logsOf[d.Key]
+			sort.SliceStable(logs, func(i, j int) bool { return logs[i].viaIdx < logs[j].viaIdx })
+			for _, f := range logs {
+				lt++
+				if f.CLI == "valid" {
+					lv++
+				}
+				status(f, "Log file")
+			}
+			if d.starting {
+				// The chain breaks here: the CLI names the gap to the next
+				// older digest in its listing, if there is one.
+				if older, ok := olderListed(l, d); ok {
+					prefix := ""
+					if d.Backfill {
+						prefix = "(backfill) "
+					}
+					if !lastDouble {
+						fmt.Fprintln(errw)
+					}
+					fmt.Fprintf(errw, "%sNo log files were delivered by CloudTrail between %s and %s\n\n", prefix,
+						older.UTC().Format(layout), d.Start.UTC().Format(layout))
+					lastDouble = true
+				}
+			}
+		}
+	}
+	dt, bt = dt+dv, bt+bv
+	if !lastDouble {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Results requested for %s to %s\n", start.UTC().Format(layout), end.UTC().Format(layout))
+	if dt+bt == 0 {
 		fmt.Fprintln(w, "No digests found")
 		return nil
 	}
@@ -127,20 +195,43 @@ func (r *Result) WriteAWSCLI(w, errw io.Writer, trailARN string, start, end time
 		if !end.IsZero() && fe.After(end) {
 			fe = end
 		}
-		fmt.Fprintf(w, "Results found for %s to %s:\n", fs.UTC().Format("2006-01-02T15:04:05Z"), fe.UTC().Format("2006-01-02T15:04:05Z"))
+		fmt.Fprintf(w, "Results found for %s to %s:\n", fs.UTC().Format(layout), fe.UTC().Format(layout))
 	}
-	fmt.Fprintf(w, "\n%d/%d digest files valid", dv, dt)
-	if dt > dv {
-		fmt.Fprintf(w, ", %d/%d digest files INVALID", dt-dv, dt)
-	}
-	fmt.Fprintln(w)
-	if lt > 0 {
-		fmt.Fprintf(w, "\n%d/%d log files valid", lv, lt)
-		if lt > lv {
-			fmt.Fprintf(w, ", %d/%d log files INVALID", lt-lv, lt)
+	ratio := func(valid, total int, name string) {
+		if total == 0 {
+			return
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "\n%d/%d %s files valid", valid, total, name)
+		if total > valid {
+			fmt.Fprintf(w, ", %d/%d %s files INVALID", total-valid, total, name)
+		}
 	}
+	ratio(dv, dt, "digest")
+	ratio(bv, bt, "backfill digest")
+	ratio(lv, lt, "log")
 	fmt.Fprintln(w)
 	return nil
+}
+
+// olderListed is the time in the name of the newest digest of d's chain
+// listed in the bucket before d (what the CLI's gap message names).
+func olderListed(list []FileResult, d FileResult) (time.Time, bool) {
+	dk, err := keyname.Parse(d.Key)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var best time.Time
+	for _, f := range list {
+		if f.unlisted || f.Account != d.Account || f.Region != d.Region || f.Trail != d.Trail {
+			continue
+		}
+		k, err := keyname.Parse(f.Key)
+		if err != nil || !k.Time.Before(dk.Time) || k.Home != dk.Home || k.OrgID != dk.OrgID {
+			continue
+		}
+		if k.Time.After(best) {
+			best = k.Time
+		}
+	}
+	return best, !best.IsZero()
 }

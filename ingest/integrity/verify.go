@@ -60,6 +60,14 @@ type FileResult struct {
 	// CLI is the AWS CLI's own status text for this file ("" where the CLI
 	// would not report it).
 	CLI string `json:"-"`
+	// via is the digest whose listing of this log was checked and viaIdx
+	// the log's place in its logFiles (the CLI's output order).
+	via    string
+	viaIdx int
+	// starting: a digest whose previous-digest bucket or key is null (the
+	// CLI's chain break); unlisted: a missing digest inferred from the
+	// chain, not in the bucket's listing.
+	starting, unlisted bool
 }
 
 // Options configure Verify.
@@ -205,9 +213,9 @@ func Verify(ctx context.Context, src ingest.Source, o Options) (*Result, error) 
 			linkChecks(res, di, prev, list)
 			res.Files = append(res.Files, di.res)
 			if di.d != nil {
-				for _, lf := range di.d.LogFiles {
+				for i, lf := range di.d.LogFiles {
 					if cur, ok := listed[lf.S3Object]; !ok || (!cur.valid && di.res.Status == Valid) {
-						listed[lf.S3Object] = logRef{lf, di.key, di.res.Status == Valid}
+						listed[lf.S3Object] = logRef{lf, di.key, di.res.Status == Valid, i}
 					}
 				}
 			}
@@ -231,7 +239,7 @@ func Verify(ctx context.Context, src ingest.Source, o Options) (*Result, error) 
 	lg.SetLimit(o.Workers)
 	for key, lr := range listed {
 		k, _ := keyname.Parse(key)
-		fr := FileResult{Kind: "log", Bucket: lr.ref.S3Bucket, Key: key, Account: k.Account, Region: k.Region}
+		fr := FileResult{Kind: "log", Bucket: lr.ref.S3Bucket, Key: key, Account: k.Account, Region: k.Region, via: lr.digest, viaIdx: lr.idx}
 		if !lr.valid {
 			fr.Status, fr.Reason = Unverified, "listed only by a digest that failed verification ("+lr.digest+")"
 			mu.Lock() // checkLog goroutines append concurrently
@@ -332,6 +340,7 @@ type logRef struct {
 	ref    LogFileRef
 	digest string
 	valid  bool
+	idx    int // place in the digest's logFiles
 }
 
 // digestWindows gives, per source region, the span of digest end times
@@ -443,6 +452,7 @@ func checkDigest(ctx context.Context, p *pacer, src ingest.Source, di *digestInf
 		return
 	}
 	di.d, di.sig = d, sig
+	r.starting = d.PreviousDigestS3Bucket == nil || d.PreviousDigestS3Object == nil
 	if t, err := time.Parse(time.RFC3339, d.DigestStartTime); err == nil {
 		r.Start = t
 	}
@@ -575,11 +585,11 @@ func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo) {
 				key = want
 			}
 			res.Files = append(res.Files, FileResult{Kind: "digest", Bucket: res.Bucket, Key: key, Account: di.k.Account, Region: di.k.Region,
-				Status: Missing, Reason: "digest deleted: the chain goes from " + prev.key + " to " + di.key, Start: t, End: t.Add(time.Hour), CLI: "INVALID: not found"})
+				Status: Missing, Reason: "digest deleted: the chain goes from " + prev.key + " to " + di.key, Start: t, End: t.Add(time.Hour), CLI: "INVALID: not found", unlisted: true})
 		}
 		if n == 0 {
 			res.Files = append(res.Files, FileResult{Kind: "digest", Bucket: res.Bucket, Key: want, Account: di.k.Account, Region: di.k.Region,
-				Status: Missing, Reason: "digest deleted: " + di.key + " links to it", CLI: "INVALID: not found"})
+				Status: Missing, Reason: "digest deleted: " + di.key + " links to it", CLI: "INVALID: not found", unlisted: true})
 		}
 		return
 	}
