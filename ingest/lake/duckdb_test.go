@@ -40,3 +40,54 @@ func TestDuckDBReadsTheLakeAsIs(t *testing.T) {
 		t.Fatalf("partition column account = %q, %v", acct, err)
 	}
 }
+
+// TestBloomFiltersPruneLookups: the lookup columns carry Bloom filters
+// that DuckDB reads: a row group is never excluded for an eventID it
+// holds, and is excluded for almost every eventID it does not.
+func TestBloomFiltersPruneLookups(t *testing.T) {
+	src, _ := ingest.NewDirSource(realEventFiles(t))
+	lk := t.TempDir()
+	ingestInto(t, src, lk, lake.Options{}, ingest.Options{})
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	files, _ := filepath.Glob(filepath.Join(lk, "events", "*", "*", "*", "*.parquet"))
+	if len(files) == 0 {
+		t.Fatal("no parquet files")
+	}
+	f := files[0]
+	var withBloom int
+	q := fmt.Sprintf(`SELECT count(*) FROM parquet_metadata('%s') WHERE bloom_filter_length > 0 AND path_in_schema IN ('eventID', 'requestID', 'sourceIPAddress', 'userIdentity, accessKeyId', 'userIdentity, arn')`, f)
+	if err := db.QueryRow(q).Scan(&withBloom); err != nil {
+		t.Fatal(err)
+	}
+	if withBloom < 5 {
+		t.Fatalf("%s: %d lookup column chunks with a Bloom filter; want all 5 per row group", f, withBloom)
+	}
+	var id string
+	if err := db.QueryRow(fmt.Sprintf(`SELECT eventID FROM read_parquet('%s') WHERE eventID IS NOT NULL LIMIT 1`, f)).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	probe := func(v string) bool {
+		var excluded bool
+		q := fmt.Sprintf(`SELECT bool_and(bloom_filter_excludes) FROM parquet_bloom_probe('%s', 'eventID', '%s')`, f, v)
+		if err := db.QueryRow(q).Scan(&excluded); err != nil {
+			t.Fatal(err)
+		}
+		return excluded
+	}
+	if probe(id) {
+		t.Fatalf("the filter excludes eventID %s, which the file holds", id)
+	}
+	excluded := 0
+	for i := range 200 {
+		if probe(fmt.Sprintf("00000000-0000-4000-8000-%012d", i)) {
+			excluded++
+		}
+	}
+	if excluded < 190 {
+		t.Fatalf("only %d of 200 absent eventIDs excluded by the Bloom filter", excluded)
+	}
+}
