@@ -9,7 +9,7 @@ OUT=${OUT:-bench/out}
 LAKE=${LAKE:-$OUT/lake-$EVENTS}
 [ -d "$LAKE/events" ] || { echo "no lake at $LAKE: run EVENTS=$EVENTS bash bench/query.sh first" >&2; exit 1; }
 go build -o "$OUT/trailscope" ./cmd/trailscope
-for i in 1 2 3; do
+for i in $(seq "${RUNS:-3}"); do
   /usr/bin/time -f "detect --lake, built-in pack: %e s wall, %M KB peak RSS" \
     "$OUT/trailscope" detect --lake "$LAKE" -q --fail-on none --format jsonl >"$OUT/findings-builtin.jsonl"
   /usr/bin/time -f "detect --lake, built-in + SigmaHQ rules: %e s wall, %M KB peak RSS" \

@@ -552,6 +552,11 @@ func distinctValues(ctx context.Context, db SQLDB, table string) (map[string][]s
 // streaming path's summary holds (the representative, the earliest match,
 // is the first row, already read).
 func summariseSQL(ctx context.Context, db SQLDB, q string, s *summary) error {
+	// The rule's rows, unsorted (the aggregates need no order, and a sort
+	// of millions of wide rows is what must be avoided here).
+	if i := strings.LastIndex(q, "\nORDER BY"); i > 0 {
+		q = q[:i]
+	}
 	var n int64
 	var first, last sql.NullTime
 	agg, err := db.QueryContext(ctx, `SELECT count(*), min("eventTime"), max("eventTime") FROM (`+q+`)`)
@@ -571,20 +576,36 @@ func summariseSQL(ctx context.Context, db SQLDB, q string, s *summary) error {
 	if first.Valid {
 		s.first, s.last = first.Time.UTC(), last.Time.UTC()
 	}
-	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT "eventID" FROM (%s) WHERE "eventID" IS NOT NULL AND "eventID" <> '' ORDER BY 1 LIMIT %d`, q, sampleIDs))
-	if err != nil {
-		return fmt.Errorf("summarise: %w", err)
-	}
-	defer rows.Close()
-	s.ids = s.ids[:0]
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+	// The sampleIDs smallest distinct event IDs: a top-N (cheap) that
+	// widens only if duplicates leave fewer than sampleIDs distinct ones.
+	for limit := 2 * sampleIDs; ; limit *= 4 {
+		rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT "eventID" FROM (%s) WHERE "eventID" IS NOT NULL AND "eventID" <> '' ORDER BY 1 LIMIT %d`, q, limit))
+		if err != nil {
 			return fmt.Errorf("summarise: %w", err)
 		}
-		s.ids = append(s.ids, id)
+		var ids []string
+		got := 0
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("summarise: %w", err)
+			}
+			got++
+			if len(ids) == 0 || ids[len(ids)-1] != id {
+				ids = append(ids, id)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("summarise: %w", err)
+		}
+		if len(ids) >= sampleIDs || got < limit {
+			s.ids = ids[:min(len(ids), sampleIDs)]
+			return nil
+		}
 	}
-	return rows.Err()
 }
 
 func str(v any) string {

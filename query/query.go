@@ -59,11 +59,22 @@ type Options struct {
 	// WritableFiles are files a sandboxed DB may write (the --output of
 	// --format parquet).
 	WritableFiles []string
+	// MemoryLimit caps DuckDB's memory (a DuckDB size, e.g. "2GB"); big
+	// sorts and aggregates spill to a private temporary folder instead.
+	// Default DefaultMemoryLimit.
+	MemoryLimit string
 }
+
+// DefaultMemoryLimit is DuckDB's memory cap unless Options.MemoryLimit or
+// the TRAILSCOPE_DUCKDB_MEMORY environment variable says otherwise: a
+// laptop tool must not take most of the machine's memory (DuckDB's own
+// default is 80% of RAM) when a query sorts millions of rows.
+const DefaultMemoryLimit = "2GB"
 
 // DB is a DuckDB connection with the lake's views.
 type DB struct {
 	*sql.DB
+	tmp   string // DuckDB's spill folder
 	Lake  string
 	Views []string
 	// Uncommitted reports that events/ held Parquet files of batches not
@@ -88,6 +99,10 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	db.SetMaxOpenConns(1) // temp views and settings live on one connection
 	d := &DB{DB: db, Lake: dir, opts: opts}
+	if err := d.limitMemory(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
 	if err := d.createViews(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -227,6 +242,37 @@ func (d *DB) createViews(ctx context.Context) error {
 	return nil
 }
 
+// limitMemory sets DuckDB's memory cap and a private spill folder.
+func (d *DB) limitMemory(ctx context.Context) error {
+	limit := d.opts.MemoryLimit
+	if limit == "" {
+		limit = os.Getenv("TRAILSCOPE_DUCKDB_MEMORY")
+	}
+	if limit == "" {
+		limit = DefaultMemoryLimit
+	}
+	tmp, err := os.MkdirTemp("", "trailscope-duckdb-")
+	if err != nil {
+		return fmt.Errorf("open lake %s: spill folder: %w", d.Lake, err)
+	}
+	d.tmp = tmp
+	for _, s := range []string{"SET memory_limit = " + lit(limit), "SET temp_directory = " + lit(tmp)} {
+		if _, err := d.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("open lake %s: %s: %w", d.Lake, s, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the connection and removes the spill folder.
+func (d *DB) Close() error {
+	err := d.DB.Close()
+	if d.tmp != "" {
+		os.RemoveAll(d.tmp)
+	}
+	return err
+}
+
 // sandbox limits DuckDB to the lake's folders and locks its settings.
 // Views are bound at query time, so the lake's folders stay readable.
 func (d *DB) sandbox(ctx context.Context) error {
@@ -243,6 +289,9 @@ func (d *DB) sandbox(ctx context.Context) error {
 	lakeAbs, err := filepath.Abs(d.Lake)
 	if err != nil {
 		return err
+	}
+	if d.tmp != "" {
+		dirs = append(dirs, lit(d.tmp+string(filepath.Separator)))
 	}
 	for _, f := range d.opts.WritableFiles {
 		abs, err := filepath.Abs(f)

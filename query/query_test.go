@@ -827,3 +827,34 @@ func TestUncommittedBatchesHidden(t *testing.T) {
 		t.Errorf("no pruning over the committed list: %v\n%s", m, plan.String())
 	}
 }
+
+// TestMemoryLimitAndSpillFolder: DuckDB is capped (not its default of 80%
+// of RAM), spills to a private folder that Close removes, also sandboxed.
+func TestMemoryLimitAndSpillFolder(t *testing.T) {
+	db, err := query.Open(context.Background(), sampleLake(t), query.Options{Sandbox: true, MemoryLimit: "512MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var limit, tmp string
+	if err := db.QueryRow(`SELECT current_setting('memory_limit'), current_setting('temp_directory')`).Scan(&limit, &tmp); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(limit, "MiB") || !strings.Contains(tmp, "trailscope-duckdb-") {
+		t.Fatalf("memory_limit %q, temp_directory %q", limit, tmp)
+	}
+	// A sort bigger than the cap completes by spilling.
+	var n int64
+	if err := db.QueryRow(`SELECT count(*) FROM (SELECT row_number() OVER (ORDER BY hash(range) DESC) AS rn, repeat('x', 100) || range AS pad FROM range(8000000)) WHERE rn > 0 AND pad <> ''`).Scan(&n); err != nil {
+		t.Fatalf("big sort under a 512MB cap: %v", err)
+	}
+	if n != 8000000 {
+		t.Fatalf("count %d", n)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("spill folder %s: %v", tmp, err)
+	}
+	db.Close()
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("spill folder %s left behind (%v)", tmp, err)
+	}
+}
