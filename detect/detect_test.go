@@ -80,8 +80,15 @@ func realSource(t *testing.T) ingest.Source {
 // TestStreamAndLakeAgree runs the built-in pack and all SigmaHQ rules over
 // the real events both ways and requires identical findings.
 func TestStreamAndLakeAgree(t *testing.T) {
-	for _, group := range []bool{true, false} {
-		t.Run(fmt.Sprintf("group=%v", group), func(t *testing.T) {
+	for _, tc := range []struct {
+		group bool
+		page  int // rows per page of a rule's SQL; 0: the default
+	}{{true, 0}, {false, 0}, {true, 3}, {false, 2}} {
+		group := tc.group
+		t.Run(fmt.Sprintf("group=%v,page=%d", group, tc.page), func(t *testing.T) {
+			if tc.page > 0 {
+				defer detect.SetRowPage(tc.page)()
+			}
 			e, err := detect.NewEngine(detect.Options{RulePaths: []string{"../testdata/sigma/sigmahq"}, Group: group})
 			if err != nil {
 				t.Logf("rules left out: %v", err)

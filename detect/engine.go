@@ -426,7 +426,7 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 			return nil, fmt.Errorf("detect window: %w", err)
 		}
 	}
-	cols := []string{"eventName", "eventSource", "recipientAccountId", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "source_bucket", "source_key", "userIdentity"}
+	cols := []string{"eventName", "eventSource", "recipientAccountId", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "source_bucket", "source_key", "userIdentity", "record_index"}
 	// Distinct values of the low-cardinality columns rules test, from the
 	// widest table queried: predicates on them become IN lists, decided
 	// once per value and pushed down into the Parquet scan.
@@ -443,37 +443,9 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}
-		rows, err := db.QueryContext(ctx, q)
-		if err != nil {
+		if err := e.readRuleSQL(ctx, db, q, i, g); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}
-		for rows.Next() {
-			var id, name, esrc, acct, region, ip, ua, ecode, bucket, key sql.NullString
-			var t sql.NullTime
-			var uid any
-			if err := rows.Scan(&id, &t, &name, &esrc, &acct, &region, &ip, &ua, &ecode, &bucket, &key, &uid); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
-			}
-			in := eventInfo{ID: id.String, Time: t.Time.UTC(), Name: name.String, Source: esrc.String, Account: acct.String,
-				Region: region.String, SourceIP: ip.String, UserAgent: ua.String, ErrorCode: ecode.String, Key: sourceKey(bucket.String, key.String)}
-			if m, ok := uid.(map[string]any); ok {
-				in.PrincipalARN, in.PrincipalType = str(m["arn"]), str(m["type"])
-				in.UserName, in.AccessKey = str(m["userName"]), str(m["accessKeyId"])
-				if in.Account == "" {
-					in.Account = str(m["accountId"])
-				}
-			}
-			g.add(hit{rule: i, ev: in})
-			if _, noisy := g.summaries[i]; noisy {
-				break // the rest of a noisy rule's matches are summarised by DuckDB
-			}
-		}
-		if err := rows.Err(); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
-		}
-		rows.Close()
 		if s, noisy := g.summaries[i]; noisy {
 			if err := summariseSQL(ctx, db, q, s); err != nil {
 				return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
@@ -493,6 +465,63 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 	}
 	SortFindings(out)
 	return out, nil
+}
+
+// rowPage is how many of a rule's matches one query returns. Pages are
+// top-N queries in a total order (eventTime, eventID, then the row's
+// source key and record index), so DuckDB keeps at most a page's rows in
+// memory instead of sorting every match; a noisy rule is usually
+// summarised within its first page.
+var rowPage = 200_000
+
+// readRuleSQL reads rule i's matches from its query q into g, page by
+// page, until they run out or the rule turns noisy.
+func (e *Engine) readRuleSQL(ctx context.Context, db SQLDB, q string, i int, g *grouper) error {
+	base := q
+	if k := strings.LastIndex(q, "\nORDER BY"); k > 0 {
+		base = q[:k]
+	}
+	for offset := 0; ; offset += rowPage {
+		pq := fmt.Sprintf(`SELECT * FROM (%s) AS p ORDER BY "eventTime", "eventID", "source_key", "record_index" LIMIT %d OFFSET %d`,
+			base, rowPage, offset)
+		rows, err := db.QueryContext(ctx, pq)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rows.Next() {
+			var id, name, esrc, acct, region, ip, ua, ecode, bucket, key sql.NullString
+			var t sql.NullTime
+			var uid any
+			var idx sql.NullInt64
+			if err := rows.Scan(&id, &t, &name, &esrc, &acct, &region, &ip, &ua, &ecode, &bucket, &key, &uid, &idx); err != nil {
+				rows.Close()
+				return err
+			}
+			n++
+			in := eventInfo{ID: id.String, Time: t.Time.UTC(), Name: name.String, Source: esrc.String, Account: acct.String,
+				Region: region.String, SourceIP: ip.String, UserAgent: ua.String, ErrorCode: ecode.String, Key: sourceKey(bucket.String, key.String)}
+			if m, ok := uid.(map[string]any); ok {
+				in.PrincipalARN, in.PrincipalType = str(m["arn"]), str(m["type"])
+				in.UserName, in.AccessKey = str(m["userName"]), str(m["accessKeyId"])
+				if in.Account == "" {
+					in.Account = str(m["accountId"])
+				}
+			}
+			g.add(hit{rule: i, ev: in})
+			if _, noisy := g.summaries[i]; noisy {
+				break // the rest of a noisy rule's matches are summarised by DuckDB
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if _, noisy := g.summaries[i]; noisy || n < rowPage {
+			return nil
+		}
+	}
 }
 
 // valueColumns are the columns whose distinct values detection collects

@@ -1,0 +1,9 @@
+package detect
+
+// SetRowPage sets how many rows one page of a rule's SQL returns (tests
+// use tiny pages to cross page boundaries) and returns the restore func.
+func SetRowPage(n int) func() {
+	old := rowPage
+	rowPage = n
+	return func() { rowPage = old }
+}
