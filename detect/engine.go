@@ -443,11 +443,26 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}
+		// First count the matches with a narrow query (only the columns
+		// the rule tests are read): most rules match nothing, and DuckDB
+		// reads the projected columns of every row the pushed-down
+		// filters leave before it applies the rest of the rule.
+		narrow, err := e.rs.RuleSQL(i, sigma.SQLOptions{Table: src, Values: values})
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
+		}
+		n, err := countSQL(ctx, db, narrow)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
+		}
+		if n == 0 {
+			continue
+		}
 		if err := e.readRuleSQL(ctx, db, q, i, g); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}
 		if s, noisy := g.summaries[i]; noisy {
-			if err := summariseSQL(ctx, db, q, s); err != nil {
+			if err := summariseSQL(ctx, db, narrow, s); err != nil {
 				return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 			}
 		}
@@ -465,6 +480,25 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 	}
 	SortFindings(out)
 	return out, nil
+}
+
+// countSQL counts the rows of a rule query (its ORDER BY dropped).
+func countSQL(ctx context.Context, db SQLDB, q string) (int64, error) {
+	if k := strings.LastIndex(q, "\nORDER BY"); k > 0 {
+		q = q[:k]
+	}
+	rows, err := db.QueryContext(ctx, "SELECT count(*) FROM ("+q+")")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
 }
 
 // rowPage is how many of a rule's matches one query returns. Pages are

@@ -283,12 +283,16 @@ func (g *sqlGen) anyOf(f fieldSQL, pred func(x string) string) string {
 	if !f.json {
 		return fmt.Sprintf("(len(list_filter(%s, lambda %s: %s)) > 0)", f.expr, v, pred(v))
 	}
-	u, jt := g.lambdaVar(), g.lambdaVar()
+	u, d := g.lambdaVar(), g.lambdaVar()
 	scalars := fmt.Sprintf("(len(list_filter(%s, lambda %s: json_type(%s) <> 'OBJECT' AND %s)) > 0)",
 		f.expr, v, v, pred("json_extract_string("+v+", '$')"))
-	objects := fmt.Sprintf("EXISTS (SELECT 1 FROM unnest(list_filter(%s, lambda %s: json_type(%s) = 'OBJECT')) AS %s(j), json_tree(%s.j) AS %s WHERE %s.\"type\" NOT IN ('OBJECT', 'ARRAY', 'NULL') AND coalesce(%s, false))",
-		f.expr, v, v, u, u, jt, jt, pred("json_extract_string("+jt+".\"value\", '$')"))
-	return "(coalesce(" + scalars + ", false) OR " + objects + ")"
+	// An object matches through every scalar below it: its descendants
+	// ('$..*', JSONPath recursive descent) that are not objects, arrays
+	// or null. A scalar expression, not a correlated json_tree subquery,
+	// so DuckDB evaluates it only on rows the other filters leave.
+	objects := fmt.Sprintf("(len(list_filter(flatten(list_transform(list_filter(%s, lambda %s: json_type(%s) = 'OBJECT'), lambda %s: CAST(json_extract(%s, '$..*') AS JSON[]))), lambda %s: json_type(%s) NOT IN ('OBJECT', 'ARRAY', 'NULL') AND coalesce(%s, false))) > 0)",
+		f.expr, u, u, u, u, d, d, pred("json_extract_string("+d+", '$')"))
+	return "(coalesce(" + scalars + ", false) OR coalesce(" + objects + ", false))"
 }
 
 // scalarStrings turns a JSON list into the string forms of its scalars
