@@ -304,3 +304,31 @@ func gapsOf(r *Row) []Gap {
 	}
 	return out
 }
+
+// AxisLabels labels the hour grid's columns for people: every 6 hours
+// over up to three days, every midnight (UTC) over up to two months, and
+// the first of each month beyond; "" for an unlabelled column.
+func (c *Coverage) AxisLabels() []string {
+	out := make([]string, c.Hours)
+	for h := range out {
+		t := c.Start.Add(time.Duration(h) * time.Hour).UTC()
+		switch {
+		case c.Hours <= 72:
+			if t.Hour()%6 == 0 {
+				out[h] = t.Format("15:04")
+				if t.Hour() == 0 {
+					out[h] = t.Format("01-02")
+				}
+			}
+		case c.Hours <= 24*62:
+			if t.Hour() == 0 {
+				out[h] = t.Format("01-02")
+			}
+		default:
+			if t.Hour() == 0 && t.Day() == 1 {
+				out[h] = t.Format("2006-01")
+			}
+		}
+	}
+	return out
+}

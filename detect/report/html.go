@@ -97,6 +97,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;p
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .heat{overflow-x:auto}.heatrow{display:flex;align-items:center;margin:2px 0}.heatrow .lbl{width:230px;flex:none;font:12px ui-monospace,monospace}
 .cell{width:10px;height:16px;margin-right:1px;flex:none;border-radius:2px}
+.heataxis .tick{width:10px;margin-right:1px;flex:none;font:10px ui-monospace,monospace;color:var(--mut);white-space:nowrap;overflow:visible;border-left:1px solid transparent}.heataxis .tick.on{border-left-color:var(--mut)}
 .verified{background:var(--ok)}.unverified{background:var(--un)}.empty{background:var(--empty)}.gap{background:var(--gap)}.stopped{background:var(--stop)}.missing{background:var(--miss)}.tampered{background:var(--tamp)}
 .legend{display:flex;gap:14px;flex-wrap:wrap;margin:8px 0;font-size:12px}.legend i{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:4px;vertical-align:-2px}
 .sev{font-weight:600;text-transform:uppercase;font-size:11px;padding:1px 6px;border-radius:4px;color:#fff}
@@ -117,7 +118,7 @@ svg .lane{font-size:11px;fill:var(--mut)}svg .grid{stroke:#eef0f3}svg .axis{font
 
 <section id="coverage"><h2>Coverage: account × region × hour</h2>
 <div class="legend">{{range .StateList}}<span><i class="{{.}}"></i>{{.}} (<span data-count="cells-{{.}}">{{count $.Coverage.Counts .}}</span>)</span>{{end}}</div>
-<div class="heat">{{range .Coverage.Rows}}<div class="heatrow" data-account="{{.Account}}" data-region="{{.Region}}"><span class="lbl">{{.Account}} {{.Region}}</span>{{range .Cells}}<span class="cell {{.State}}" data-state="{{.State}}" title="{{hour .Hour}}: {{.State}}, {{.Logs}} log files{{if .Detail}} — {{.Detail}}{{end}}"></span>{{end}}</div>{{end}}</div>
+<div class="heat">{{with .Coverage}}{{if .Rows}}<div class="heatrow heataxis" aria-label="hours (UTC)"><span class="lbl">hour (UTC)</span>{{range .AxisLabels}}<span class="tick{{if .}} on{{end}}">{{.}}</span>{{end}}</div>{{end}}{{end}}{{range .Coverage.Rows}}<div class="heatrow" data-account="{{.Account}}" data-region="{{.Region}}"><span class="lbl">{{.Account}} {{.Region}}</span>{{range .Cells}}<span class="cell {{.State}}" data-state="{{.State}}" title="{{hour .Hour}}: {{.State}}, {{.Logs}} log files{{if .Detail}} — {{.Detail}}{{end}}"></span>{{end}}</div>{{end}}</div>
 {{if .Coverage.Gaps}}<h3>Gaps</h3><table id="gaps"><tr><th>state</th><th>account</th><th>region</th><th>from</th><th>to</th><th>length</th><th>detail</th></tr>
 {{range .Coverage.Gaps}}<tr><td><span class="cell {{.State}}" style="display:inline-block"></span> {{.State}}</td><td>{{.Account}}</td><td>{{.Region}}</td><td>{{ts .From}}</td><td>{{ts .To}}</td><td>{{dur .From .To}}</td><td>{{.Detail}}</td></tr>{{end}}</table>{{end}}
 </section>

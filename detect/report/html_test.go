@@ -249,3 +249,37 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		os.WriteFile(os.Getenv("TRAILSCOPE_KEEP_SCREENSHOT"), b, 0o644)
 	}
 }
+
+// TestAxisLabels: the heat map's hour axis labels 6-hourly over short
+// spans, daily over weeks, monthly over long spans.
+func TestAxisLabels(t *testing.T) {
+	start := time.Date(2026, 3, 1, 22, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		hours int
+		want  map[int]string // column → label; every other column ""
+	}{
+		{12, map[int]string{2: "03-02", 8: "06:00"}},
+		{24 * 10, nil},
+		{24 * 100, map[int]string{2 + 24*30: "2026-04", 2 + 24*(30+30): "2026-05", 2 + 24*(30+30+31): "2026-06"}},
+	} {
+		c := &Coverage{Start: start, Hours: tc.hours}
+		got := c.AxisLabels()
+		if len(got) != tc.hours {
+			t.Fatalf("%d hours: %d labels", tc.hours, len(got))
+		}
+		for h, l := range got {
+			want, ok := tc.want[h]
+			if tc.want == nil { // daily: every midnight
+				if ts := start.Add(time.Duration(h) * time.Hour); ts.Hour() == 0 {
+					want, ok = ts.Format("01-02"), true
+				}
+			}
+			if !ok {
+				want = ""
+			}
+			if l != want {
+				t.Errorf("%d hours, column %d: %q, want %q", tc.hours, h, l, want)
+			}
+		}
+	}
+}
