@@ -482,12 +482,17 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 	return out, nil
 }
 
+// unordered drops the ORDER BY that sigma's rule queries end with.
+func unordered(q string) string {
+	if k := strings.LastIndex(q, "\nORDER BY"); k > 0 {
+		return q[:k]
+	}
+	return q
+}
+
 // countSQL counts the rows of a rule query (its ORDER BY dropped).
 func countSQL(ctx context.Context, db SQLDB, q string) (int64, error) {
-	if k := strings.LastIndex(q, "\nORDER BY"); k > 0 {
-		q = q[:k]
-	}
-	rows, err := db.QueryContext(ctx, "SELECT count(*) FROM ("+q+")")
+	rows, err := db.QueryContext(ctx, "SELECT count(*) FROM ("+unordered(q)+")")
 	if err != nil {
 		return 0, err
 	}
@@ -511,10 +516,7 @@ var rowPage = 200_000
 // readRuleSQL reads rule i's matches from its query q into g, page by
 // page, until they run out or the rule turns noisy.
 func (e *Engine) readRuleSQL(ctx context.Context, db SQLDB, q string, i int, g *grouper) error {
-	base := q
-	if k := strings.LastIndex(q, "\nORDER BY"); k > 0 {
-		base = q[:k]
-	}
+	base := unordered(q)
 	for offset := 0; ; offset += rowPage {
 		pq := fmt.Sprintf(`SELECT * FROM (%s) AS p ORDER BY "eventTime", "eventID", "source_key", "record_index" LIMIT %d OFFSET %d`,
 			base, rowPage, offset)
@@ -617,9 +619,7 @@ func distinctValues(ctx context.Context, db SQLDB, table string) (map[string][]s
 func summariseSQL(ctx context.Context, db SQLDB, q string, s *summary) error {
 	// The rule's rows, unsorted (the aggregates need no order, and a sort
 	// of millions of wide rows is what must be avoided here).
-	if i := strings.LastIndex(q, "\nORDER BY"); i > 0 {
-		q = q[:i]
-	}
+	q = unordered(q)
 	var n int64
 	var first, last sql.NullTime
 	agg, err := db.QueryContext(ctx, `SELECT count(*), min("eventTime"), max("eventTime") FROM (`+q+`)`)
