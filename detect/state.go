@@ -104,20 +104,36 @@ func (e *Engine) RunScheduled(ctx context.Context, db SQLDB, lakeDir, eventsView
 		return nil, err
 	}
 	res := &Scheduled{Batches: len(ms)}
-	var files []string
+	var files, keys []string
+	compacted := false // some new rows now live in a compaction's file
 	for _, m := range ms {
+		if m.Kind == "compact" {
+			continue // moves rows, adds none
+		}
 		for _, o := range m.Outputs {
-			files = append(files, filepath.Join(lakeDir, filepath.FromSlash(o)))
+			p := filepath.Join(lakeDir, filepath.FromSlash(o))
+			if _, err := os.Stat(p); err != nil {
+				compacted = true
+			}
+			files = append(files, p)
+		}
+		for _, f := range m.Files {
+			if f.Status == "ingested" {
+				keys = append(keys, f.Key)
+			}
 		}
 	}
 	res.Files = len(files)
 	if len(files) > 0 {
-		quoted := make([]string, len(files))
-		for i, f := range files {
-			quoted[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
+		var view string
+		if compacted {
+			// The new rows are those of the new batches' source objects.
+			view = fmt.Sprintf(`SELECT * FROM %s WHERE source_key IN (SELECT unnest([%s]))`, quoteIdentPath(eventsView), quoteList(keys))
+		} else {
+			view = fmt.Sprintf(`SELECT * FROM read_parquet([%s], hive_partitioning = true, union_by_name = true, hive_types = {'account': VARCHAR, 'region': VARCHAR, 'event_date': VARCHAR})`,
+				quoteList(files))
 		}
-		if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW detect_new AS SELECT * FROM read_parquet([%s], hive_partitioning = true, union_by_name = true, hive_types = {'account': VARCHAR, 'region': VARCHAR, 'event_date': VARCHAR})`,
-			strings.Join(quoted, ","))); err != nil {
+		if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TEMP VIEW detect_new AS `+view); err != nil {
 			return nil, fmt.Errorf("view of new batches: %w", err)
 		}
 		span := e.maxTimespan()
@@ -204,4 +220,13 @@ func WriteLake(ctx context.Context, db SQLDB, lakeDir string, fs []Finding) (str
 		return "", fmt.Errorf("write findings: %w", err)
 	}
 	return out, os.Rename(out+".tmp", out)
+}
+
+// quoteList renders strings as a comma-separated list of SQL literals.
+func quoteList(ss []string) string {
+	quoted := make([]string, len(ss))
+	for i, v := range ss {
+		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return strings.Join(quoted, ",")
 }

@@ -93,12 +93,24 @@ func readSidecar(root, key string) (Object, bool, error) {
 // it into place and syncs the folder, so a crash leaves either the old
 // file or the whole new one, and the new name is durable.
 func WriteFileAtomic(p string, b []byte) error {
+	return CreateFileAtomic(p, func(f *os.File) error {
+		_, err := f.Write(b)
+		return err
+	})
+}
+
+// CreateFileAtomic is WriteFileAtomic for content that fill streams into
+// the temporary file. Missing folders are created.
+func CreateFileAtomic(p string, fill func(*os.File) error) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
 	tmp := p + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(b)
+	err = fill(f)
 	if err == nil {
 		err = f.Sync()
 	}

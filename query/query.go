@@ -145,7 +145,7 @@ func hasParquet(dir string) bool {
 // batch still being written (or left by a killed ingest, which the next
 // ingest deletes) must not be read.
 func committedFiles(lakeDir string) (files []string, all bool, err error) {
-	committed := map[string]bool{}
+	committed, replaced := map[string]bool{}, map[string]bool{}
 	ms, _ := filepath.Glob(filepath.Join(lakeDir, "_state", "manifest", "*.json"))
 	for _, m := range ms {
 		b, err := os.ReadFile(m)
@@ -153,7 +153,8 @@ func committedFiles(lakeDir string) (files []string, all bool, err error) {
 			return nil, false, err
 		}
 		var man struct {
-			Outputs []string `json:"outputs"`
+			Outputs  []string `json:"outputs"`
+			Replaces []string `json:"replaces"`
 		}
 		if err := json.Unmarshal(b, &man); err != nil {
 			return nil, false, fmt.Errorf("manifest %s: %w", m, err)
@@ -161,6 +162,14 @@ func committedFiles(lakeDir string) (files []string, all bool, err error) {
 		for _, o := range man.Outputs {
 			committed[filepath.Clean(filepath.FromSlash(o))] = true
 		}
+		for _, r := range man.Replaces {
+			replaced[filepath.Clean(filepath.FromSlash(r))] = true
+		}
+	}
+	// A compaction commits its merged file before it deletes the files it
+	// replaces: those are never read twice.
+	for r := range replaced {
+		delete(committed, r)
 	}
 	all = true
 	err = filepath.WalkDir(filepath.Join(lakeDir, "events"), func(p string, de os.DirEntry, err error) error {
@@ -170,7 +179,7 @@ func committedFiles(lakeDir string) (files []string, all bool, err error) {
 		rel, _ := filepath.Rel(lakeDir, p)
 		// A lake without manifest outputs (written by hand, or by an
 		// older trailscope) is read whole.
-		if committed[rel] || len(committed) == 0 {
+		if committed[rel] || (len(committed) == 0 && len(replaced) == 0) {
 			files = append(files, p)
 		} else {
 			all = false

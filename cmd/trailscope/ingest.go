@@ -27,6 +27,7 @@ type ingestFlags struct {
 	verify      bool
 	publicKeys  []string
 	onlineKeys  bool
+	noCompact   bool
 }
 
 func newIngestCmd(g *globalFlags) *cobra.Command {
@@ -56,6 +57,7 @@ again. Exit codes: 0 all read, 2 some objects or records could not be used,
 	fl.BoolVar(&f.verify, "verify", false, "verify integrity while ingesting (one read of each object); needs --public-keys")
 	fl.StringSliceVar(&f.publicKeys, "public-keys", nil, "saved `aws cloudtrail list-public-keys` JSON (with --verify)")
 	fl.BoolVar(&f.onlineKeys, "online-keys", false, "with --verify, fetch public keys with CloudTrail ListPublicKeys")
+	fl.BoolVar(&f.noCompact, "no-compact", false, "leave the small per-batch files (run `trailscope lake compact` later)")
 	c.MarkFlagRequired("lake")
 	return c
 }
@@ -90,7 +92,9 @@ func runIngest(cmd *cobra.Command, g *globalFlags, f *ingestFlags, args []string
 	if err != nil {
 		return err
 	}
-	lopts := lake.Options{BatchEvents: f.batch, RetryFailed: f.retryFailed}
+	p := g.newProgress("ingest")
+	defer p.Done()
+	lopts := lake.Options{BatchEvents: f.batch, RetryFailed: f.retryFailed, Compact: !f.noCompact, CompactProgress: p.partitions}
 	if shards > 1 {
 		lopts.Shard = fmt.Sprintf("%dof%d", shard, shards)
 	}
@@ -115,16 +119,15 @@ func runIngest(cmd *cobra.Command, g *globalFlags, f *ingestFlags, args []string
 		iopts.Tee = ver.Tee
 		iopts.Observe = func(obj ingest.Object) ingest.FileObserver { return completeObs{ver, obj.Key} }
 	}
-	p := g.newProgress("ingest")
 	iopts.Listener = p
 	err = ingest.Run(ctx, src, w, iopts)
-	p.Done()
 	var rep *lake.Report
 	if err != nil {
 		rep = w.Abort()
 	} else {
 		rep, err = w.Close(ctx)
 	}
+	p.Done()
 	if perr := printIngestReport(g.stdout, f.format, rep); perr != nil && err == nil {
 		err = perr
 	}
@@ -163,6 +166,9 @@ func printIngestReport(w io.Writer, format string, r *lake.Report) error {
 	fmt.Fprintf(w, "files:  %d total, %d ingested, %d skipped, %d failed\n", r.FilesTotal, r.FilesIngested, r.FilesSkipped, r.FilesFailed)
 	fmt.Fprintf(w, "events: %d in = %d written + %d duplicate + %d rejected\n", r.EventsIn, r.EventsWritten, r.EventsDuplicate, r.EventsRejected)
 	fmt.Fprintf(w, "output: %d parquet files in %d batches, %.1fs\n", r.ParquetFiles, r.Batches, r.Seconds)
+	if r.Compaction != nil && r.Compaction.FilesMerged > 0 {
+		printCompactReport(w, r.Compaction)
+	}
 	for reason, n := range r.SkipReasons {
 		fmt.Fprintf(w, "skipped %d: %s\n", n, reason)
 	}

@@ -261,3 +261,48 @@ func TestIngestVerify(t *testing.T) {
 		t.Fatalf("integrity table: %s", out)
 	}
 }
+
+// TestLakeCompactCLI: ingest --no-compact leaves one file per partition
+// per batch; `lake compact` merges them, reports what it did, and the
+// lake's rows stay the same.
+func TestLakeCompactCLI(t *testing.T) {
+	lake := t.TempDir()
+	if _, stderr, code := trailscope(t, "ingest", "../../testdata/sample/bucket", "--lake", lake, "--batch-events", "100", "--no-compact", "-q"); code != exitOK {
+		t.Fatalf("ingest: exit %d: %s", code, stderr)
+	}
+	const q = "SELECT count(*) AS n, count(DISTINCT eventID) AS ids FROM events"
+	before, _, _ := trailscope(t, "query", "--lake", lake, "--format", "csv", q)
+	files := func() int {
+		n := 0
+		filepath.WalkDir(filepath.Join(lake, "events"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, ".parquet") {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	n0 := files()
+	out, stderr, code := trailscope(t, "lake", "compact", "--lake", lake, "--format", "json")
+	if code != exitOK {
+		t.Fatalf("lake compact: exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Partitions   int `json:"partitions"`
+		FilesMerged  int `json:"files_merged"`
+		FilesWritten int `json:"files_written"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if rep.FilesMerged == 0 || files() != n0-rep.FilesMerged+rep.FilesWritten {
+		t.Fatalf("report %+v; files %d → %d", rep, n0, files())
+	}
+	if after, _, _ := trailscope(t, "query", "--lake", lake, "--format", "csv", q); after != before {
+		t.Fatalf("rows changed: %q → %q", before, after)
+	}
+	out, _, _ = trailscope(t, "lake", "compact", "--lake", lake)
+	if !strings.Contains(out, "0 files merged into 0") {
+		t.Fatalf("second compaction: %q", out)
+	}
+}

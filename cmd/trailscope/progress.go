@@ -25,7 +25,10 @@ type progress struct {
 	start   time.Time
 	stop    chan struct{}
 	stopped sync.WaitGroup
+	once    sync.Once
 	on      bool
+	parts   atomic.Int64 // compaction: partitions done
+	ofParts atomic.Int64 // compaction: partitions to do
 }
 
 func isTerminal(w io.Writer) bool {
@@ -58,7 +61,17 @@ func (p *progress) loop() {
 	}
 }
 
+// partitions is a lake.CompactOptions.Progress callback.
+func (p *progress) partitions(done, total int) {
+	p.parts.Store(int64(done))
+	p.ofParts.Store(int64(total))
+}
+
 func (p *progress) draw() {
+	if n := p.ofParts.Load(); n > 0 {
+		fmt.Fprintf(p.w, "\r\033[K%s: compacting partitions %d/%d, %s", p.label, p.parts.Load(), n, time.Since(p.start).Round(time.Second))
+		return
+	}
 	el := time.Since(p.start).Seconds()
 	ev := p.events.Load()
 	rate := 0.0
@@ -70,11 +83,13 @@ func (p *progress) draw() {
 		time.Since(p.start).Round(time.Second))
 }
 
-// Done stops the line.
+// Done stops the line. It may be called more than once.
 func (p *progress) Done() {
 	if p.on {
-		close(p.stop)
-		p.stopped.Wait()
+		p.once.Do(func() {
+			close(p.stop)
+			p.stopped.Wait()
+		})
 	}
 }
 

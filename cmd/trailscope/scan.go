@@ -29,6 +29,7 @@ type scanFlags struct {
 	suppress   string
 	failOn     string
 	noVerify   bool
+	noCompact  bool
 }
 
 func newScanCmd(g *globalFlags) *cobra.Command {
@@ -52,6 +53,7 @@ Exit codes: 0 clean, 1 tampering, loss or findings at or above --fail-on
 	fl.StringSliceVar(&f.publicKeys, "public-keys", nil, "saved `aws cloudtrail list-public-keys` JSON (offline verification; repeatable)")
 	fl.BoolVar(&f.onlineKeys, "online-keys", false, "fetch public keys with CloudTrail ListPublicKeys (online verification)")
 	fl.BoolVar(&f.noVerify, "no-verify", false, "skip integrity verification")
+	fl.BoolVar(&f.noCompact, "no-compact", false, "leave the small per-batch files (run `trailscope lake compact` later)")
 	f.rng.register(fl)
 	fl.StringSliceVar(&f.reports, "report", nil, "also write the report to FILE.html, FILE.md or FILE.json (repeatable)")
 	fl.StringVar(&f.format, "format", "text", "summary on standard output: text or json")
@@ -115,7 +117,7 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, args []string) e
 	}
 	p := g.newProgress("scan")
 	res, err := scan.Run(ctx, src, scan.Options{Prefix: prefix, Range: rng, Lake: f.lake, Engine: eng, Verifier: ver,
-		Listener: p, Suppress: supp, LakeOpts: lake.Options{},
+		Listener: p, Suppress: supp, LakeOpts: lake.Options{Compact: !f.noCompact, CompactProgress: p.partitions},
 		OpenDB: func(ctx context.Context, dir string) (scan.DB, error) { return openLake(ctx, dir) }})
 	p.Done()
 	if err != nil {

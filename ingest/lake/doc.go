@@ -5,7 +5,8 @@
 // Layout under the lake folder DIR:
 //
 //	DIR/events/account=A/region=R/event_date=YYYY-MM-DD/part-BATCH.parquet
-//	DIR/_state/manifest/BATCH.json          the commit record of one batch
+//	DIR/_state/manifest/BATCH.json          the commit record of one batch (or compaction)
+//	DIR/_state/lock                         held by the process writing the lake
 //	DIR/_state/seen/event_date=D/BATCH.ids  sorted 64-bit hashes of the eventIDs a batch wrote
 //
 // Partitions are by the event's recipient account, its awsRegion and the
@@ -28,6 +29,17 @@
 // (or, for the old records without one, a hash of its bytes), and the
 // seen-ID sets are kept per event date, because copies of one event share
 // its eventTime. Every event is counted as written, duplicate or rejected.
+//
+// # Compaction
+//
+// Compact (and Writer.Close with Options.Compact) merges a partition's
+// small per-batch files into large files sorted by eventTime. A compaction
+// is committed like a batch: merged file, then a manifest entry of kind
+// "compact" listing the files it replaces, then their deletion; Open
+// deletes what a crash left on either side of the commit.
+//
+// One process writes a lake at a time: Open and Compact take an exclusive
+// flock on DIR/_state/lock.
 //
 // A Writer is used by one goroutine (ingest.Run's sink goroutine).
 package lake

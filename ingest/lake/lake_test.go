@@ -80,7 +80,10 @@ func readLake(t *testing.T, dir string) []ingest.Event {
 		if c := strings.Compare(a.EventID, b.EventID); c != 0 {
 			return c
 		}
-		return strings.Compare(a.SourceKey, b.SourceKey)
+		if c := strings.Compare(a.SourceKey, b.SourceKey); c != 0 {
+			return c
+		}
+		return int(a.RecordIndex - b.RecordIndex)
 	})
 	return out
 }
@@ -368,7 +371,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		s, _ := ingest.NewDirSource(src)
-		if _, err := scan.Run(ctx, s, scan.Options{Lake: lk, Engine: eng, LakeOpts: lake.Options{BatchEvents: 700}}); err != nil {
+		if _, err := scan.Run(ctx, s, scan.Options{Lake: lk, Engine: eng, LakeOpts: lake.Options{BatchEvents: 700, Compact: true, CompactRows: 6000}}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -376,7 +379,7 @@ func TestMain(m *testing.M) {
 	}
 	if src, lk := os.Getenv("TS_CHILD_SRC"), os.Getenv("TS_CHILD_LAKE"); src != "" {
 		ctx := context.Background()
-		w, err := lake.Open(ctx, lk, lake.Options{BatchEvents: 700})
+		w, err := lake.Open(ctx, lk, lake.Options{BatchEvents: 700, Compact: true, CompactRows: 6000})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -462,6 +465,11 @@ func killTrials(t *testing.T, mode string, trials int) {
 				t.Fatalf("trial %d: %s committed %d times", trial, k, n)
 			}
 		}
-		t.Logf("trial %d: %d kills, %d rows", trial, kills, len(rows))
+		// The finishing run compacted: far fewer files than batches.
+		files := parquetFiles(t, lk)
+		if len(files) > 12 {
+			t.Fatalf("trial %d: %d parquet files; want the ~22 batches' files compacted", trial, len(files))
+		}
+		t.Logf("trial %d: %d kills, %d rows, %d files", trial, kills, len(rows), len(files))
 	}
 }

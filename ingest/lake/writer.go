@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -38,7 +39,17 @@ type Options struct {
 	RetryFailed bool
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Compact, if set, merges the small files of the partitions this run
+	// wrote when the writer closes (see Compact).
+	Compact bool
+	// CompactRows is CompactOptions.TargetRows for that compaction.
+	CompactRows int64
+	// CompactProgress is CompactOptions.Progress for that compaction.
+	CompactProgress func(done, total int)
 }
+
+// ErrLocked is returned (wrapped) when another process holds the lake.
+var ErrLocked = errors.New("lake locked")
 
 // Writer is the ingest.Sink that writes the lake.
 type Writer struct {
@@ -50,6 +61,8 @@ type Writer struct {
 	inflight *inflight // the batch being committed in the background, if any
 	report   Report
 	started  time.Time
+	touched  map[string]bool // partition folders this run wrote
+	unlock   func()
 }
 
 // inflight is a batch committed by a background goroutine while the
@@ -58,7 +71,7 @@ type inflight struct {
 	done    chan struct{}
 	files   []ManifestEntry
 	written int64
-	outputs int
+	outputs []string
 	err     error
 }
 
@@ -81,6 +94,7 @@ type Report struct {
 	EventsRejected  int64            `json:"events_rejected"`
 	ParquetFiles    int64            `json:"parquet_files"`
 	Batches         int64            `json:"batches"`
+	Compaction      *CompactReport   `json:"compaction,omitempty"`
 	SkipReasons     map[string]int64 `json:"skip_reasons,omitempty"`
 	Failures        []Failure        `json:"failures"`
 	FailuresOmitted int64            `json:"failures_omitted,omitempty"`
@@ -125,18 +139,23 @@ func Open(ctx context.Context, dir string, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("lake %s is not writable: %w", dir, err)
 	}
 	os.Remove(probe)
-	w := &Writer{dir: dir, opts: opts, done: map[uint64]objState{}, started: opts.Now()}
-	w.report.Lake = dir
-	w.report.SkipReasons = map[string]int64{}
-	w.report.Failures = []Failure{}
-	committed, err := w.loadManifest()
+	unlock, err := lockLake(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := recoverDir(eventsDir(dir), committed); err != nil {
-		return nil, err
+	w := &Writer{dir: dir, opts: opts, done: map[uint64]objState{}, started: opts.Now(), touched: map[string]bool{}, unlock: unlock}
+	w.report.Lake = dir
+	w.report.SkipReasons = map[string]int64{}
+	w.report.Failures = []Failure{}
+	committed, replaced, err := w.loadManifest()
+	if err == nil {
+		err = recoverDir(eventsDir(dir), committed, replaced)
 	}
-	if err := recoverDir(seenDir(dir), committed); err != nil {
+	if err == nil {
+		err = recoverDir(seenDir(dir), committed, nil)
+	}
+	if err != nil {
+		unlock()
 		return nil, err
 	}
 	w.seen = newSeenSets(seenDir(dir))
@@ -164,12 +183,16 @@ type ManifestEntry struct {
 	Rejected     int64     `json:"rejected"`
 }
 
-// Manifest is the commit record of one batch.
+// Manifest is the commit record of one batch: an ingest batch (Kind "")
+// or a compaction (Kind "compact", which reads no source object and
+// replaces the files it lists in Replaces by its Outputs).
 type Manifest struct {
 	Batch     string          `json:"batch"`
+	Kind      string          `json:"kind,omitempty"`
 	Committed time.Time       `json:"committed"`
 	Files     []ManifestEntry `json:"files"`
-	Outputs   []string        `json:"outputs"` // parquet files, relative to the lake
+	Outputs   []string        `json:"outputs"`            // parquet files, relative to the lake
+	Replaces  []string        `json:"replaces,omitempty"` // files a compaction replaced
 }
 
 func objKey(bucket, key string) uint64 {
@@ -189,12 +212,13 @@ func objTag(etag string, size int64) uint64 {
 	return h.Sum64()
 }
 
-// loadManifest reads every committed batch and returns their names.
-func (w *Writer) loadManifest() (map[string]bool, error) {
-	committed := map[string]bool{}
+// loadManifest reads every committed batch and returns their names and
+// the files compactions replaced.
+func (w *Writer) loadManifest() (map[string]bool, map[string]bool, error) {
+	committed, replaced := map[string]bool{}, map[string]bool{}
 	ents, err := os.ReadDir(manifestDir(w.dir))
 	if err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
+		return nil, nil, fmt.Errorf("read manifest: %w", err)
 	}
 	for _, e := range ents {
 		name := e.Name()
@@ -207,14 +231,17 @@ func (w *Writer) loadManifest() (map[string]bool, error) {
 		}
 		m, err := ReadManifest(filepath.Join(manifestDir(w.dir), name))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		committed[m.Batch] = true
 		for _, f := range m.Files {
 			w.done[objKey(f.Bucket, f.Key)] = objState{tag: objTag(f.ETag, f.Size), failed: f.Status != "ingested"}
 		}
+		for _, r := range m.Replaces {
+			replaced[r] = true
+		}
 	}
-	return committed, nil
+	return committed, replaced, nil
 }
 
 // ReadManifest reads one batch's manifest file.
@@ -237,8 +264,10 @@ func batchOf(name string) string {
 	return strings.TrimPrefix(name, "part-")
 }
 
-// recoverDir deletes files of uncommitted batches and temp files.
-func recoverDir(root string, committed map[string]bool) error {
+// recoverDir deletes files of uncommitted batches, temp files, and files
+// a committed compaction replaced (relative to the lake, slash-separated).
+func recoverDir(root string, committed, replaced map[string]bool) error {
+	lake := filepath.Dir(root)
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -247,7 +276,7 @@ func recoverDir(root string, committed map[string]bool) error {
 			return nil
 		}
 		name := d.Name()
-		if strings.HasSuffix(name, ".tmp") || !committed[batchOf(name)] {
+		if strings.HasSuffix(name, ".tmp") || !committed[batchOf(name)] || replaced[relTo(lake, p)] {
 			if err := os.Remove(p); err != nil {
 				return fmt.Errorf("recover lake: %w", err)
 			}
@@ -438,14 +467,17 @@ func (w *Writer) wait() error {
 		w.done[objKey(f.Bucket, f.Key)] = objState{tag: objTag(f.ETag, f.Size), failed: f.Status != "ingested"}
 	}
 	w.report.EventsWritten += in.written
-	w.report.ParquetFiles += int64(in.outputs)
+	w.report.ParquetFiles += int64(len(in.outputs))
+	for _, o := range in.outputs {
+		w.touched[pathDir(o)] = true
+	}
 	w.report.Batches++
 	return nil
 }
 
 // writeBatch writes one batch's Parquet files, its seen-ID files and, last,
 // its manifest (the commit point). It touches no Writer state.
-func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[string][]uint64, now func() time.Time) (int64, int, error) {
+func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[string][]uint64, now func() time.Time) (int64, []string, error) {
 	m := Manifest{Batch: name, Files: b.files, Outputs: []string{}}
 	keys := make([]partKey, 0, len(b.parts))
 	for k := range b.parts {
@@ -481,7 +513,7 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	var written int64
 	for _, k := range keys {
@@ -489,24 +521,36 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 	}
 	m.Outputs = append(m.Outputs, outputs...)
 	if err := writeIDs(seenDir(dir), name, frozen); err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	m.Committed = now().UTC()
 	body, err := json.MarshalIndent(m, "", " ")
 	if err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	if err := writeAtomic(filepath.Join(manifestDir(dir), name+".json"), body); err != nil {
-		return 0, 0, fmt.Errorf("commit batch %s: %w", name, err)
+		return 0, nil, fmt.Errorf("commit batch %s: %w", name, err)
 	}
-	return written, len(m.Outputs), nil
+	return written, m.Outputs, nil
 }
 
-// Close commits what is pending and returns the run's report.
+// Close commits what is pending, compacts the partitions the run wrote
+// and any holding many files (Options.Compact), releases the lake and
+// returns the run's report.
 func (w *Writer) Close(ctx context.Context) (*Report, error) {
+	defer w.release()
 	err := w.commit(ctx)
 	if werr := w.wait(); err == nil {
 		err = werr
+	}
+	if err == nil && w.opts.Compact {
+		parts := make([]string, 0, len(w.touched))
+		for p := range w.touched {
+			parts = append(parts, p)
+		}
+		var crep *CompactReport
+		crep, err = compact(ctx, w.dir, CompactOptions{TargetRows: w.opts.CompactRows, Partitions: parts, Crowded: true, Progress: w.opts.CompactProgress, Now: w.opts.Now})
+		w.report.Compaction = crep
 	}
 	w.report.Duration = w.opts.Now().Sub(w.started)
 	w.report.Seconds = w.report.Duration.Seconds()
@@ -521,12 +565,21 @@ func (w *Writer) Close(ctx context.Context) (*Report, error) {
 // returns the report of what was committed. Events of the dropped batch
 // are not counted as written; a re-run reads their objects again.
 func (w *Writer) Abort() *Report {
+	defer w.release()
 	w.wait() // a batch already in flight may still commit; its files are then done
 	w.seen.abort()
 	w.batch = newBatch()
 	w.report.Duration = w.opts.Now().Sub(w.started)
 	w.report.Seconds = w.report.Duration.Seconds()
 	return &w.report
+}
+
+// release drops the lake's lock (once).
+func (w *Writer) release() {
+	if w.unlock != nil {
+		w.unlock()
+		w.unlock = nil
+	}
 }
 
 // rowGroupRows bounds a row group, and so the writer's memory.
@@ -556,38 +609,29 @@ func writerOptions() []parquet.WriterOption {
 }
 
 func writeParquet(path string, rows []*ingest.Event) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	pw := parquet.NewGenericWriter[*ingest.Event](f, writerOptions()...)
-	for len(rows) > 0 {
-		n := min(len(rows), 4096)
-		if _, err := pw.Write(rows[:n]); err != nil {
-			return fail(err)
+	return writeFileSynced(path, func(f *os.File) error {
+		pw := parquet.NewGenericWriter[*ingest.Event](f, writerOptions()...)
+		for len(rows) > 0 {
+			n := min(len(rows), 4096)
+			if _, err := pw.Write(rows[:n]); err != nil {
+				return err
+			}
+			rows = rows[n:]
 		}
-		rows = rows[n:]
+		return pw.Close()
+	})
+}
+
+// writeFileSynced creates path through fill: a temp name, fsync, rename,
+// and an fsync of the folder, so the file is durable before the manifest
+// entry that commits it.
+var writeFileSynced = ingest.CreateFileAtomic
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
 	}
-	if err := pw.Close(); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // writeAtomic is ingest.WriteFileAtomic: temp name, fsync, rename, and a
