@@ -2,6 +2,8 @@ package query
 
 import (
 	"fmt"
+	"net"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -22,6 +24,10 @@ type Preset struct {
 	Doc    string
 	Params []Param
 	SQL    string
+	// Narrow, if set, returns a cheaper SQL for these arguments that gives
+	// the same rows (for example: only the column an identifier of that
+	// form can be in), or "" to keep SQL.
+	Narrow func(args map[string]string) string
 }
 
 // The time window parameters most presets take; empty means open.
@@ -69,14 +75,13 @@ var Presets = map[string]Preset{
 		Doc: "every event of one principal: its ARN, access key ID, session (principalId or role session ARN) or source IP",
 		Params: []Param{{Name: "who", Required: true, Doc: "ARN, access key ID, principalId or source IP"}, sinceParam, untilParam,
 			{Name: "limit", Default: "10000", Doc: "at most this many events"}},
-		SQL: `SELECT eventTime, account, awsRegion, eventSource, eventName, errorCode, sourceIPAddress,
-  userIdentity.arn AS principal, userIdentity.accessKeyId AS access_key, userAgent, eventID, source_key
-FROM events
-WHERE (userIdentity.arn = $1 OR userIdentity.accessKeyId = $1 OR userIdentity.principalId = $1
-       OR userIdentity.sessionContext.sessionIssuer.arn = $1 OR sourceIPAddress = $1)
-  AND ` + window(2, 3) + `
-ORDER BY eventTime, eventID
-LIMIT CAST($4 AS BIGINT)`},
+		SQL:    timelineSQL(timelineAny),
+		Narrow: func(args map[string]string) string {
+			if c := whoColumns(args["who"]); c != "" {
+				return timelineSQL(c)
+			}
+			return ""
+		}},
 	"whois": {Name: "whois", Doc: "who used an access key: principal, first and last seen, from which IPs, regions and user agents",
 		Params: []Param{{Name: "key", Required: true, Doc: "access key ID (AKIA... or ASIA...)"}},
 		SQL: `SELECT userIdentity.arn AS principal, userIdentity.type AS identity_type, userIdentity.userName AS user_name, account,
@@ -203,7 +208,57 @@ func (p Preset) Bind(args map[string]string) (string, []any, error) {
 	if len(missing) > 0 {
 		return "", nil, fmt.Errorf("preset %s needs %s", p.Name, strings.Join(missing, " "))
 	}
+	if p.Narrow != nil {
+		if q := p.Narrow(args); q != "" {
+			return q, vals, nil
+		}
+	}
 	return p.SQL, vals, nil
+}
+
+// The columns a principal identifier can be found in.
+const (
+	timelineAny = `userIdentity.arn = $1 OR userIdentity.accessKeyId = $1 OR userIdentity.principalId = $1
+       OR userIdentity.sessionContext.sessionIssuer.arn = $1 OR sourceIPAddress = $1`
+	timelineARN    = `userIdentity.arn = $1 OR userIdentity.sessionContext.sessionIssuer.arn = $1`
+	timelineKey    = `userIdentity.accessKeyId = $1`
+	timelineIP     = `sourceIPAddress = $1`
+	timelineNotKey = `userIdentity.principalId = $1 OR sourceIPAddress = $1`
+)
+
+func timelineSQL(match string) string {
+	return `SELECT eventTime, account, awsRegion, eventSource, eventName, errorCode, sourceIPAddress,
+  userIdentity.arn AS principal, userIdentity.accessKeyId AS access_key, userAgent, eventID, source_key
+FROM events
+WHERE (` + match + `)
+  AND ` + window(2, 3) + `
+ORDER BY eventTime, eventID
+LIMIT CAST($4 AS BIGINT)`
+}
+
+// accessKeyID is the form of an access key ID: AKIA (long-term) or ASIA
+// (temporary) and 12 or more upper-case letters and digits.
+var accessKeyID = regexp.MustCompile(`^A(KIA|SIA)[A-Z0-9]{12,124}$`)
+
+// whoColumns narrows the timeline to the columns an identifier of who's
+// form can be in: an ARN is a principal's or a session issuer's ARN; an
+// access key ID (AKIA..., ASIA...) is only ever an accessKeyId; an IP
+// address only a sourceIPAddress (a service name such as
+// "ec2.amazonaws.com" is also a sourceIPAddress, and never an ARN or a
+// key). A principalId (AIDA..., AROA...:session) has the same shape as a
+// key ID, so anything else keeps every column.
+func whoColumns(who string) string {
+	switch {
+	case strings.HasPrefix(who, "arn:"):
+		return timelineARN
+	case net.ParseIP(who) != nil:
+		return timelineIP
+	case accessKeyID.MatchString(who):
+		return timelineKey
+	case strings.Contains(who, ":"):
+		return timelineNotKey // AROA...:session-name, account:federated-user
+	}
+	return ""
 }
 
 func (p Preset) has(name string) bool {
