@@ -75,7 +75,7 @@ var Presets = map[string]Preset{
 		Doc: "every event of one principal: its ARN, access key ID, session (principalId or role session ARN) or source IP",
 		Params: []Param{{Name: "who", Required: true, Doc: "ARN, access key ID, principalId or source IP"}, sinceParam, untilParam,
 			{Name: "limit", Default: "10000", Doc: "at most this many events"}},
-		SQL:    timelineSQL(timelineAny),
+		SQL: timelineSQL(timelineAny),
 		Narrow: func(args map[string]string) string {
 			if c := whoColumns(args["who"]); c != "" {
 				return timelineSQL(c)
