@@ -28,6 +28,8 @@ type Preset struct {
 	// the same rows (for example: only the column an identifier of that
 	// form can be in), or "" to keep SQL.
 	Narrow func(args map[string]string) string
+	// NarrowDoc says what Narrow does (docs/query.md).
+	NarrowDoc string
 }
 
 // The time window parameters most presets take; empty means open.
@@ -81,7 +83,10 @@ var Presets = map[string]Preset{
 				return timelineSQL(c)
 			}
 			return ""
-		}},
+		},
+		NarrowDoc: "For an ARN, an access key ID (`AKIA…`, `ASIA…`), an IP address or a session principalId (`AROA…:name`), " +
+			"the `WHERE` clause keeps only the columns such a value can be in (the same rows, read faster: " +
+			"`query TestTimelineNarrowingKeepsRows` checks it); any other value is looked up in every column as below."},
 	"whois": {Name: "whois", Doc: "who used an access key: principal, first and last seen, from which IPs, regions and user agents",
 		Params: []Param{{Name: "key", Required: true, Doc: "access key ID (AKIA... or ASIA...)"}},
 		SQL: `SELECT userIdentity.arn AS principal, userIdentity.type AS identity_type, userIdentity.userName AS user_name, account,

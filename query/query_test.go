@@ -740,6 +740,9 @@ func TestPresetsDocumented(t *testing.T) {
 			}
 			b.WriteString("\n")
 		}
+		if p.NarrowDoc != "" {
+			fmt.Fprintf(&b, "%s\n\n", p.NarrowDoc)
+		}
 		fmt.Fprintf(&b, "```sql\n%s\n```\n", p.SQL)
 	}
 	b.WriteString("<!-- presets:end -->")
