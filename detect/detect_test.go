@@ -370,30 +370,50 @@ func TestScheduledRuns(t *testing.T) {
 }
 
 // TestNoisyRuleIsSummarised: a rule matching more events than the cap
-// becomes one summary finding, identical from both paths.
+// becomes one summary finding, identical from both paths, when its
+// matches fall into more findings than the cap (many principals, or no
+// grouping); matches that group into few findings stay findings.
 func TestNoisyRuleIsSummarised(t *testing.T) {
-	dir := t.TempDir()
-	var recs []map[string]any
-	for i := 0; i < detect.DefaultMaxFindingsPerRule+500; i++ {
-		recs = append(recs, map[string]any{"eventID": fmt.Sprintf("ev-%06d", i), "eventTime": fmt.Sprintf("2024-01-01T%02d:%02d:%02dZ", i/3600%24, i/60%60, i%60),
-			"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
-			"sourceIPAddress": fmt.Sprintf("10.0.%d.%d", i/250, i%250), "userIdentity": map[string]any{"type": "IAMUser", "arn": fmt.Sprintf("arn:aws:iam::111122223333:user/u%d", i)}})
-	}
-	src := ingest.NewFileSource(writeEvents(t, dir, recs))
-	e, _ := detect.NewEngine(detect.Options{Group: true})
-	stream := streamFindings(t, e, src)
-	_, db := lakeOf(t, src)
-	lake, err := e.RunSQL(context.Background(), db, "events")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(stream) != 1 || !stream[0].Summary || stream[0].Count != len(recs) || len(stream[0].EventIDs) != 100 || stream[0].EventIDs[0] != "ev-000000" {
-		t.Fatalf("stream: %d findings, first %+v", len(stream), stream[0])
-	}
-	a, _ := json.Marshal(stream)
-	b, _ := json.Marshal(lake)
-	if string(a) != string(b) {
-		t.Fatal("summary differs between stream and lake")
+	for _, tc := range []struct {
+		name       string
+		group      bool
+		principals int
+		summary    bool
+	}{
+		{"grouped, many principals", true, 1 << 30, true},
+		{"grouped, three principals", true, 3, false},
+		{"ungrouped", false, 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var recs []map[string]any
+			for i := 0; i < detect.DefaultMaxFindingsPerRule+500; i++ {
+				recs = append(recs, map[string]any{"eventID": fmt.Sprintf("ev-%06d", i), "eventTime": fmt.Sprintf("2024-01-01T%02d:%02d:%02dZ", i/3600%24, i/60%60, i%60),
+					"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+					"sourceIPAddress": "10.0.0.1", "userIdentity": map[string]any{"type": "IAMUser", "arn": fmt.Sprintf("arn:aws:iam::111122223333:user/u%d", i%tc.principals)}})
+			}
+			src := ingest.NewFileSource(writeEvents(t, dir, recs))
+			e, _ := detect.NewEngine(detect.Options{Group: tc.group})
+			stream := streamFindings(t, e, src)
+			_, db := lakeOf(t, src)
+			lake, err := e.RunSQL(context.Background(), db, "events")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.summary {
+				if len(stream) != 1 || !stream[0].Summary || stream[0].Count != len(recs) || len(stream[0].EventIDs) != 100 || stream[0].EventIDs[0] != "ev-000000" ||
+					stream[0].EventName != "StopLogging" || stream[0].Source != "cloudtrail.amazonaws.com" {
+					t.Fatalf("stream: %d findings, first %+v", len(stream), stream[0])
+				}
+			} else if len(stream) != tc.principals || stream[0].Summary || stream[0].Count+stream[1].Count+stream[2].Count != len(recs) {
+				t.Fatalf("stream: %d findings; want %d, not summarised", len(stream), tc.principals)
+			}
+			a, _ := json.Marshal(stream)
+			b, _ := json.Marshal(lake)
+			if string(a) != string(b) {
+				t.Fatalf("findings differ between stream and lake:\nstream %.400s\nlake   %.400s", a, b)
+			}
+		})
 	}
 }
 

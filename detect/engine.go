@@ -458,6 +458,26 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 		if n == 0 {
 			continue
 		}
+		if n > int64(g.maxPerRule) {
+			// Maybe noisy: if its matches fall in more groups than a rule
+			// may have findings, the result is a summary, whatever the
+			// order the matches are read in; then only the earliest match
+			// is read (the summary's representative) and DuckDB does the rest.
+			noisy, err := e.noisySQL(ctx, db, q, g.maxPerRule)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
+			}
+			if noisy {
+				if err := e.readRuleRows(ctx, db, q, i, g, 1); err != nil {
+					return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
+				}
+				g.summarise(i)
+				if err := summariseSQL(ctx, db, narrow, g.summaries[i]); err != nil {
+					return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
+				}
+				continue
+			}
+		}
 		if err := e.readRuleSQL(ctx, db, q, i, g); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}
@@ -516,10 +536,36 @@ var rowPage = 200_000
 // readRuleSQL reads rule i's matches from its query q into g, page by
 // page, until they run out or the rule turns noisy.
 func (e *Engine) readRuleSQL(ctx context.Context, db SQLDB, q string, i int, g *grouper) error {
+	return e.readRuleRows(ctx, db, q, i, g, -1)
+}
+
+// noisySQL reports whether the matches of rule query q fall into more
+// than max findings: more distinct group keys (see groupKey) when grouping,
+// more distinct events otherwise. The key columns are as readRuleSQL
+// reads them (NULL is "", the account falls back to the principal's).
+func (e *Engine) noisySQL(ctx context.Context, db SQLDB, q string, max int) (bool, error) {
+	key := `coalesce(nullif("eventID", ''), concat_ws(chr(0), '', "source_bucket", "source_key", CAST("eventTime" AS VARCHAR)))`
+	if e.opts.Group {
+		key = `coalesce("userIdentity"."arn", ''), coalesce("sourceIPAddress", ''), coalesce("eventName", ''),
+			coalesce(nullif("recipientAccountId", ''), "userIdentity"."accountId", ''), coalesce("awsRegion", ''), coalesce("errorCode", '') <> ''`
+	}
+	n, err := countSQL(ctx, db, fmt.Sprintf(`SELECT DISTINCT %s FROM (%s) AS p`, key, unordered(q)))
+	if err != nil {
+		return false, fmt.Errorf("count groups: %w", err)
+	}
+	return n > int64(max), nil
+}
+
+// readRuleRows is readRuleSQL reading at most limit rows (-1: all).
+func (e *Engine) readRuleRows(ctx context.Context, db SQLDB, q string, i int, g *grouper, limit int) error {
 	base := unordered(q)
-	for offset := 0; ; offset += rowPage {
+	page := rowPage
+	if limit > 0 {
+		page = limit
+	}
+	for offset := 0; ; offset += page {
 		pq := fmt.Sprintf(`SELECT * FROM (%s) AS p ORDER BY "eventTime", "eventID", "source_key", "record_index" LIMIT %d OFFSET %d`,
-			base, rowPage, offset)
+			base, page, offset)
 		rows, err := db.QueryContext(ctx, pq)
 		if err != nil {
 			return err
@@ -554,7 +600,7 @@ func (e *Engine) readRuleSQL(ctx context.Context, db SQLDB, q string, i int, g *
 		if err != nil {
 			return err
 		}
-		if _, noisy := g.summaries[i]; noisy || n < rowPage {
+		if _, noisy := g.summaries[i]; noisy || n < page || limit > 0 {
 			return nil
 		}
 	}

@@ -204,7 +204,8 @@ type summary struct {
 	count       int
 	first, last time.Time
 	ids         []string // sorted, at most sampleIDs
-	rep         hit
+	rep         hit      // the earliest hit, whole (its event name and source are reported)
+	hasRep      bool
 }
 
 const sampleIDs = 100
@@ -231,20 +232,30 @@ func newGrouper(rules []ruleInfo, group bool) *grouper {
 }
 
 func (s *summary) add(h hit, n int) {
-	if s.count == 0 || h.ev.Time.Before(s.first) {
-		s.first = h.ev.Time
+	s.addRep(h)
+	s.addEvent(h.ev.Time, h.ev.ID, n)
+}
+
+// addRep makes h the representative if it is the earliest hit so far.
+func (s *summary) addRep(h hit) {
+	if !s.hasRep || before(h, s.rep) {
+		s.rep, s.hasRep = h, true
 	}
-	if h.ev.Time.After(s.last) {
-		s.last = h.ev.Time
+}
+
+// addEvent counts n matches of the event id at time t.
+func (s *summary) addEvent(t time.Time, id string, n int) {
+	if s.count == 0 || t.Before(s.first) {
+		s.first = t
 	}
-	if s.count == 0 || before(h, s.rep) {
-		s.rep = h
+	if t.After(s.last) {
+		s.last = t
 	}
 	s.count += n
-	if h.ev.ID != "" {
-		i, found := slices.BinarySearch(s.ids, h.ev.ID)
+	if id != "" {
+		i, found := slices.BinarySearch(s.ids, id)
 		if !found && (len(s.ids) < sampleIDs || i < len(s.ids)) {
-			s.ids = slices.Insert(s.ids, i, h.ev.ID)
+			s.ids = slices.Insert(s.ids, i, id)
 			if len(s.ids) > sampleIDs {
 				s.ids = s.ids[:sampleIDs]
 			}
@@ -260,11 +271,9 @@ func (g *grouper) summarise(r int) {
 			continue
 		}
 		for _, e := range a.evs {
-			s.add(hit{rule: r, ev: eventInfo{ID: e.id, Time: e.t}}, 1)
+			s.addEvent(e.t, e.id, 1)
 		}
-		if before(a.rep, s.rep) {
-			s.rep = a.rep
-		}
+		s.addRep(a.rep)
 		delete(g.accs, k)
 	}
 	g.summaries[r] = s

@@ -265,7 +265,9 @@ func (d *DB) limitMemory(ctx context.Context) error {
 		return fmt.Errorf("open lake %s: spill folder: %w", d.Lake, err)
 	}
 	d.tmp = tmp
-	for _, s := range []string{"SET memory_limit = " + lit(limit), "SET temp_directory = " + lit(tmp)} {
+	for _, s := range []string{"SET memory_limit = " + lit(limit), "SET temp_directory = " + lit(tmp),
+		// Detection and the shell query the same files many times.
+		"SET parquet_metadata_cache = true"} {
 		if _, err := d.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("open lake %s: %s: %w", d.Lake, s, err)
 		}
