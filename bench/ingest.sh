@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ingest benchmark: generate a corpus of EVENTS CloudTrail events (default
 # 1,000,000) and time, on the same files and the same machine:
-#   (a) trailscope ingest into a lake,
+#   (a) trailscope ingest into a lake (with its final compaction, and with --no-compact),
 #   (b) DuckDB's own read_json (Records as JSON[], unnest, same fields) into one zstd Parquet file,
 #   (c) plain parallel gunzip with klauspost/compress (the floor).
 # Wall time and peak RSS come from /usr/bin/time. Results: docs/BENCHMARKS.md.
@@ -31,6 +31,8 @@ run() { # name, command...
 }
 for i in 1 2 3; do
   run gunzip "$OUT/gunzip" "$CORPUS"
+  rm -rf "$OUT/lake"
+  run trailscope-no-compact "$OUT/trailscope" ingest "$CORPUS" --lake "$OUT/lake" --no-compact -q
   rm -rf "$OUT/lake"
   run trailscope "$OUT/trailscope" ingest "$CORPUS" --lake "$OUT/lake" -q
   rm -f "$OUT/duck.parquet"
