@@ -177,7 +177,7 @@ func TestPartitionPruning(t *testing.T) {
 		"event_date >= '2026-11-21'",
 		"event_date = '2026-11-20' AND account IN ('444455556666')",
 	} {
-		res := run(t, db, "EXPLAIN SELECT count(*) FROM events WHERE "+where)
+		res := run(t, db, "EXPLAIN SELECT count(DISTINCT eventID) FROM events WHERE "+where) // a count(*) may come from cached footers, with no scan to show
 		var plan strings.Builder
 		for _, r := range res.Rows {
 			plan.WriteString(fmt.Sprint(r...))
@@ -821,7 +821,7 @@ func TestUncommittedBatchesHidden(t *testing.T) {
 	if got := run(t, db, "SELECT count(*) FROM events").Rows[0][0]; got != want {
 		t.Errorf("%v events with an uncommitted batch on disk; want %v", got, want)
 	}
-	res := run(t, db, "EXPLAIN SELECT count(*) FROM events WHERE account = '777788889999'")
+	res := run(t, db, "EXPLAIN SELECT count(DISTINCT eventID) FROM events WHERE account = '777788889999'")
 	var plan strings.Builder
 	for _, r := range res.Rows {
 		plan.WriteString(fmt.Sprint(r...))
