@@ -145,20 +145,35 @@ func TestAWSCLIOracle(t *testing.T) {
 		// previous* fields null), the newer ones re-signed to link to it.
 		// The CLI writes its "No log files were delivered" gap line.
 		{"chain restart", func(t *testing.T, root string) {
-			for j := 2; j < len(digests); j++ {
-				resignDigest(t, root, digests[j], func(d *integrity.Digest) {
-					if j == 2 {
-						d.PreviousDigestS3Bucket, d.PreviousDigestS3Object, d.PreviousDigestHashValue = nil, nil, nil
-						d.PreviousDigestHashAlgorithm, d.PreviousDigestSignature = nil, nil
-						return
-					}
-					b, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(digests[j-1])))
-					hash := integrity.HashHex(gunzipT(b))
-					sig := synth.SidecarMeta(root)(digests[j-1])["signature"]
-					d.PreviousDigestHashValue, d.PreviousDigestSignature = &hash, &sig
-				}, synth.SampleKey(), "")
-			}
+			resignFrom(t, root, digests, 2, func(d *integrity.Digest) {
+				d.PreviousDigestS3Bucket, d.PreviousDigestS3Object, d.PreviousDigestHashValue = nil, nil, nil
+				d.PreviousDigestHashAlgorithm, d.PreviousDigestSignature = nil, nil
+			})
 		}, false, 0},
+		// A log listed by two digests (validly signed): the CLI checks and
+		// prints it once under each.
+		{"log listed by two digests", func(t *testing.T, root string) {
+			b, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(digests[1])))
+			d1, err := integrity.ParseDigest(gunzipT(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resignFrom(t, root, digests, 2, func(d *integrity.Digest) { d.LogFiles = append(d.LogFiles, d1.LogFiles[0]) })
+		}, false, 0},
+		// The chain links the CLI never checks (DIGEST.md cases 32, 33):
+		// with --compat trailscope gives its verdicts too.
+		{"previousDigestHashValue altered (compat)", func(t *testing.T, root string) {
+			resignDigest(t, root, digests[2], func(d *integrity.Digest) {
+				h := strings.Repeat("0", 64)
+				d.PreviousDigestHashValue = &h
+			}, synth.SampleKey(), "")
+		}, true, 0},
+		{"previousDigestSignature altered (compat)", func(t *testing.T, root string) {
+			resignDigest(t, root, digests[2], func(d *integrity.Digest) {
+				sig := strings.Repeat("ab", 256)
+				d.PreviousDigestSignature = &sig
+			}, synth.SampleKey(), "")
+		}, true, 0},
 		{"digest with data after its gzip member", func(t *testing.T, root string) {
 			p := filepath.Join(root, filepath.FromSlash(digests[1]))
 			b, _ := os.ReadFile(p)
@@ -306,4 +321,25 @@ func lineDiff(a, b string) string {
 		}
 	}
 	return out.String()
+}
+
+// resignFrom re-signs digests[from] after mutate, then every newer digest
+// with its previous-digest hash and signature updated, so the chain's
+// links stay intact.
+func resignFrom(t *testing.T, root string, digests []string, from int, mutate func(*integrity.Digest)) {
+	t.Helper()
+	for j := from; j < len(digests); j++ {
+		resignDigest(t, root, digests[j], func(d *integrity.Digest) {
+			if j == from {
+				mutate(d)
+				if d.PreviousDigestS3Object == nil {
+					return
+				}
+			}
+			b, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(digests[j-1])))
+			hash := integrity.HashHex(gunzipT(b))
+			sig := synth.SidecarMeta(root)(digests[j-1])["signature"]
+			d.PreviousDigestHashValue, d.PreviousDigestSignature = &hash, &sig
+		}, synth.SampleKey(), "")
+	}
 }

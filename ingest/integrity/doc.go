@@ -32,9 +32,10 @@
 // cover its delivery time) or Error (could not be read) — a Reason, and
 // the AWS CLI's own text for the same file (CLI). Per-file failures
 // never abort a run. On top of the CLI's checks it verifies the previous
-// digest links (hash and signature), reports every missing hour and tail
-// truncation, checks key validity windows, trailing data and half-null
-// chain fields (off with Options.Compat), and, in versioned buckets,
+// digest links (hash and signature), key validity windows, trailing data
+// and half-null chain fields (all off with Options.Compat), that every
+// digest listing a log names the same hash, reports every missing hour
+// and tail truncation, and, in versioned buckets,
 // names an older version of a tampered or deleted file that still
 // matches. Reads go through an adaptive back-off shared by all workers.
 // Result renders as text, JSON lines, or the CLI's own output, and maps

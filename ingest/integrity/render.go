@@ -103,6 +103,11 @@ func (r *Result) WriteAWSCLI(w, errw io.Writer, trailARN string, start, end time
 		switch {
 		case f.Kind == "log":
 			logsOf[f.via] = append(logsOf[f.via], f)
+			for _, a := range f.also { // the CLI checks it once per digest
+				g := f
+				g.via, g.viaIdx, g.CLI = a.via, a.idx, a.cli
+				logsOf[a.via] = append(logsOf[a.via], g)
+			}
 		case f.Backfill:
 			backfill = append(backfill, f)
 		default:

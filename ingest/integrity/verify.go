@@ -68,6 +68,20 @@ type FileResult struct {
 	// CLI's chain break); unlisted: a missing digest inferred from the
 	// chain, not in the bucket's listing.
 	starting, unlisted bool
+	// hash is a log's SHA-256 as read (also of a truncated stream, which
+	// the CLI compares as is); also, the log's listings by other valid
+	// digests, each with the CLI's verdict for it (the CLI checks a log
+	// once per digest that lists it).
+	hash string
+	also []cliListing
+}
+
+// cliListing is one more digest's listing of a log: the digest, the log's
+// place in its logFiles and the CLI's status text for it.
+type cliListing struct {
+	via string
+	idx int
+	cli string
 }
 
 // Options configure Verify.
@@ -88,8 +102,9 @@ type Options struct {
 	// (CloudTrail ListPublicKeys); Keys are used as well.
 	KeyProvider KeyProvider
 	// Compat gives the AWS CLI's verdicts where trailscope is stricter:
-	// key validity windows are not checked and data after a digest's gzip
-	// member is ignored.
+	// key validity windows, half-null chain fields and the previous-digest
+	// hash and signature links are not checked, and data after a digest's
+	// gzip member is ignored.
 	Compat bool
 	// NoVersions disables the search of older object versions for
 	// tampered or deleted files in versioned buckets.
@@ -210,12 +225,18 @@ func Verify(ctx context.Context, src ingest.Source, o Options) (*Result, error) 
 		res.Chains[ck.acct+"/"+ck.region] = len(list)
 		var prev *digestInfo
 		for _, di := range list {
-			linkChecks(res, di, prev, list)
+			linkChecks(res, di, prev, list, o.Compat)
 			res.Files = append(res.Files, di.res)
 			if di.d != nil {
+				valid := di.res.Status == Valid
 				for i, lf := range di.d.LogFiles {
-					if cur, ok := listed[lf.S3Object]; !ok || (!cur.valid && di.res.Status == Valid) {
-						listed[lf.S3Object] = logRef{lf, di.key, di.res.Status == Valid, i}
+					cur, ok := listed[lf.S3Object]
+					switch {
+					case !ok || !cur.valid && valid:
+						listed[lf.S3Object] = logRef{ref: lf, digest: di.key, valid: valid, idx: i}
+					case cur.valid && valid:
+						cur.also = append(cur.also, logListing{di.key, i, lf.HashValue})
+						listed[lf.S3Object] = cur
 					}
 				}
 			}
@@ -256,6 +277,9 @@ func Verify(ctx context.Context, src ingest.Source, o Options) (*Result, error) 
 		})
 	}
 	lg.Wait()
+	for i := range logResults {
+		alsoListed(&logResults[i], listed[logResults[i].Key].also)
+	}
 	if !o.NoVersions {
 		findOriginals(ctx, src, logResults, listed2hash(listed), o.Workers)
 		findOriginalDigests(ctx, src, res.Files, kr)
@@ -340,7 +364,16 @@ type logRef struct {
 	ref    LogFileRef
 	digest string
 	valid  bool
-	idx    int // place in the digest's logFiles
+	idx    int          // place in the digest's logFiles
+	also   []logListing // the same log listed by other valid digests
+}
+
+// logListing is a valid digest's listing of a log already listed by an
+// earlier valid digest.
+type logListing struct {
+	digest string
+	idx    int
+	hash   string
 }
 
 // digestWindows gives, per source region, the span of digest end times
@@ -540,10 +573,30 @@ func chainFieldsConsistent(d *Digest) bool {
 	return n == 0 || n == 5
 }
 
+// alsoListed gives a log its other valid digests' listings with the
+// CLI's verdict for each, and makes it invalid if one of them names
+// another hash than the one it was checked against.
+func alsoListed(fr *FileResult, also []logListing) {
+	for _, a := range also {
+		cli := fr.CLI
+		if fr.hash != "" {
+			cli = "INVALID: hash value doesn't match"
+			if strings.EqualFold(fr.hash, a.hash) {
+				cli = "valid"
+			}
+		}
+		fr.also = append(fr.also, cliListing{a.digest, a.idx, cli})
+		if fr.Status == Valid && cli != "valid" {
+			fr.Status, fr.Reason = Invalid, "digest "+a.digest+" lists it with another hash: a digest or the log was altered"
+		}
+	}
+}
+
 // linkChecks checks a digest against its predecessor in the listing: the
 // previous-digest link (key, hash, signature), deleted digests (every
-// missing hour) and chain restarts. The CLI checks none of these.
-func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo) {
+// missing hour) and chain restarts. The CLI checks none of these; with
+// compat the link's hash and signature are not compared either.
+func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo, compat bool) {
 	if di.d == nil || di.res.Status != Valid {
 		return
 	}
@@ -593,7 +646,7 @@ func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo) {
 		}
 		return
 	}
-	if prev.res.Status != Valid || prev.inflated == nil {
+	if compat || prev.res.Status != Valid || prev.inflated == nil {
 		return
 	}
 	if d.PreviousDigestHashValue == nil || !strings.EqualFold(*d.PreviousDigestHashValue, HashHex(prev.inflated)) {
@@ -610,6 +663,7 @@ func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo) {
 func checkLog(ctx context.Context, p *pacer, src ingest.Source, fr FileResult, want string, precomputed func(string) (string, bool)) FileResult {
 	if precomputed != nil {
 		if got, ok := precomputed(fr.Key); ok {
+			fr.hash = got
 			if strings.EqualFold(got, want) {
 				fr.Status, fr.CLI = Valid, "valid"
 			} else {
@@ -643,6 +697,9 @@ func checkLog(ctx context.Context, p *pacer, src ingest.Source, fr FileResult, w
 	}
 	err = herr
 	match := got != "" && strings.EqualFold(got, want)
+	if err == nil || errors.Is(err, ErrTruncated) {
+		fr.hash = got
+	}
 	switch {
 	case ctx.Err() != nil:
 		fr.Status, fr.Reason = Error, "cannot read: "+ctx.Err().Error()

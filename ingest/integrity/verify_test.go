@@ -243,6 +243,19 @@ func TestScenarios(t *testing.T) {
 			}, other, "")
 			// The log it hid is listed by no valid digest any more.
 		}, []expect{{chainDigests[2], integrity.Invalid}, {"*444455556666/CloudTrail/us-east-1*", integrity.Unreferenced}}, 1},
+		// A newer digest, validly signed, lists an older digest's log again
+		// with another hash: the two listings disagree, so the log cannot
+		// be trusted whichever one is right.
+		{"log listed again with another hash", func(t *testing.T, root string) {
+			b, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(chainDigests[1])))
+			d1, err := integrity.ParseDigest(gunzip(t, b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			again := d1.LogFiles[0]
+			again.HashValue = strings.Repeat("0", 64)
+			resignFrom(t, root, chainDigests, 3, func(d *integrity.Digest) { d.LogFiles = append(d.LogFiles, again) })
+		}, []expect{{"*444455556666/CloudTrail/us-east-1*", integrity.Invalid}}, 1},
 		{"digest moved to another key", func(t *testing.T, root string) {
 			moved := strings.Replace(chainDigests[2], "us-east-1_org-trail", "us-east-1_org-trail2", 1)
 			p := filepath.Join(root, filepath.FromSlash(chainDigests[2]))
