@@ -45,26 +45,46 @@ func TestDuckDBReadsTheLakeAsIs(t *testing.T) {
 // that DuckDB reads: a row group is never excluded for an eventID it
 // holds, and is excluded for almost every eventID it does not.
 func TestBloomFiltersPruneLookups(t *testing.T) {
-	src, _ := ingest.NewDirSource(realEventFiles(t))
-	lk := t.TempDir()
-	ingestInto(t, src, lk, lake.Options{}, ingest.Options{})
+	t.Run("batch file", func(t *testing.T) {
+		src, _ := ingest.NewDirSource(realEventFiles(t))
+		lk := t.TempDir()
+		ingestInto(t, src, lk, lake.Options{}, ingest.Options{})
+		files, _ := filepath.Glob(filepath.Join(lk, "events", "*", "*", "*", "*.parquet"))
+		if len(files) == 0 {
+			t.Fatal("no parquet files")
+		}
+		checkBlooms(t, files[0])
+	})
+	// A compacted file keeps a filter in every row group, merged rows and
+	// copied ones alike.
+	t.Run("compacted file", func(t *testing.T) {
+		corpus := t.TempDir()
+		overlappingCorpus(t, corpus, 40, 1000)
+		src, _ := ingest.NewDirSource(corpus)
+		lk := t.TempDir()
+		ingestInto(t, src, lk, lake.Options{BatchEvents: 5000, Compact: true}, ingest.Options{})
+		files, _ := filepath.Glob(filepath.Join(lk, "events", "*", "*", "*", "*-sc.parquet"))
+		if len(files) == 0 {
+			t.Fatal("no compacted file")
+		}
+		checkBlooms(t, files[0])
+	})
+}
+
+func checkBlooms(t *testing.T, f string) {
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	files, _ := filepath.Glob(filepath.Join(lk, "events", "*", "*", "*", "*.parquet"))
-	if len(files) == 0 {
-		t.Fatal("no parquet files")
-	}
-	f := files[0]
-	var withBloom int
-	q := fmt.Sprintf(`SELECT count(*) FROM parquet_metadata('%s') WHERE bloom_filter_length > 0 AND path_in_schema IN ('eventID', 'requestID', 'sourceIPAddress', 'userIdentity, accessKeyId', 'userIdentity, arn')`, f)
-	if err := db.QueryRow(q).Scan(&withBloom); err != nil {
+	var withBloom, rowGroups int
+	q := fmt.Sprintf(`SELECT count(*) FILTER (WHERE bloom_filter_length > 0 AND path_in_schema IN ('eventID', 'requestID', 'sourceIPAddress', 'userIdentity, accessKeyId', 'userIdentity, arn')),
+		count(DISTINCT row_group_id) FROM parquet_metadata('%s')`, f)
+	if err := db.QueryRow(q).Scan(&withBloom, &rowGroups); err != nil {
 		t.Fatal(err)
 	}
-	if withBloom < 5 {
-		t.Fatalf("%s: %d lookup column chunks with a Bloom filter; want all 5 per row group", f, withBloom)
+	if withBloom != 5*rowGroups {
+		t.Fatalf("%s: %d lookup column chunks with a Bloom filter in %d row groups; want all 5 in each", f, withBloom, rowGroups)
 	}
 	var id string
 	if err := db.QueryRow(fmt.Sprintf(`SELECT eventID FROM read_parquet('%s') WHERE eventID IS NOT NULL LIMIT 1`, f)).Scan(&id); err != nil {
@@ -82,8 +102,8 @@ func TestBloomFiltersPruneLookups(t *testing.T) {
 		t.Fatalf("the filter excludes eventID %s, which the file holds", id)
 	}
 	excluded := 0
-	for i := range 200 {
-		if probe(fmt.Sprintf("00000000-0000-4000-8000-%012d", i)) {
+	for i := range 200 { // IDs no corpus here uses
+		if probe(fmt.Sprintf("ffffffff-ffff-4fff-8fff-%012d", i)) {
 			excluded++
 		}
 	}
