@@ -301,7 +301,7 @@ func mergeGroup(ctx context.Context, dir string, group []smallFile, now func() t
 		if err != nil {
 			return err
 		}
-		pf, err := parquet.OpenFile(f, st.Size())
+		pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 		if err != nil {
 			return fmt.Errorf("%s: %w", g.rel, err)
 		}
