@@ -3,7 +3,9 @@ package lake
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -122,9 +124,6 @@ func liveFiles(dir string) (map[string][]string, error) {
 		if replaced[o] {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(o))); err != nil {
-			continue // an empty manifest output list, or a file removed by hand
-		}
 		parts[pathDir(o)] = append(parts[pathDir(o)], o)
 	}
 	return parts, nil
@@ -208,6 +207,9 @@ func compactPartition(ctx context.Context, dir string, files []string, opts Comp
 	var small []smallFile
 	for _, rel := range files {
 		rows, same, err := fileInfo(filepath.Join(dir, filepath.FromSlash(rel)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed by hand
+		}
 		if err != nil {
 			return err
 		}
