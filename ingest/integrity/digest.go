@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -280,9 +282,14 @@ func (c *LogCheck) Sum() (string, error) {
 // ErrTrailingData and ErrTruncated the hash of what was inflated is still
 // returned (the CLI compares it).
 func HashLog(r io.Reader) (string, error) {
+	lh := logHashers.Get().(*logHasher)
+	defer logHashers.Put(lh)
 	rr := &readErr{r: r}
-	br := bufio.NewReaderSize(rr, 64<<10)
-	h := sha256.New()
+	br := lh.br
+	br.Reset(rr)
+	defer br.Reset(nil) // drop the object's reader before pooling
+	h := lh.h
+	h.Reset()
 	magic, err := br.Peek(2)
 	if len(magic) == 0 && err == io.EOF {
 		return hex.EncodeToString(h.Sum(nil)), nil
@@ -293,13 +300,20 @@ func HashLog(r io.Reader) (string, error) {
 		}
 		return "", fmt.Errorf("%w: not gzip", ErrFormat)
 	}
-	zr, err := gzip.NewReader(br)
+	var zr *gzip.Reader
+	if lh.zr == nil {
+		zr, err = gzip.NewReader(br)
+		lh.zr = zr
+	} else {
+		zr = lh.zr
+		err = zr.Reset(br)
+	}
 	if err != nil {
+		lh.zr = nil // a failed Reset leaves it unusable
 		return "", fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	zr.Multistream(false)
-	buf := make([]byte, 64<<10)
-	_, err = io.CopyBuffer(h, zr, buf)
+	_, err = io.CopyBuffer(h, zr, lh.buf)
 	sum := hex.EncodeToString(h.Sum(nil))
 	if rr.err != nil {
 		return "", rr.err // the object could not be read: not bad content
@@ -308,13 +322,28 @@ func HashLog(r io.Reader) (string, error) {
 		return sum, fmt.Errorf("%w: %w", ErrFormat, ErrTruncated)
 	}
 	if err != nil {
+		lh.zr = nil
 		return "", fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	if n, _ := io.Copy(io.Discard, br); n > 0 {
+	if n, _ := io.CopyBuffer(io.Discard, br, lh.buf); n > 0 {
 		return sum, ErrTrailingData
 	}
 	return sum, nil
 }
+
+// logHasher holds HashLog's buffers and inflater, reused across logs
+// (each log otherwise allocates ~160 KB: a verify run of 20,000 logs made
+// 3 GB of garbage).
+type logHasher struct {
+	br  *bufio.Reader
+	zr  *gzip.Reader
+	buf []byte
+	h   hash.Hash
+}
+
+var logHashers = sync.Pool{New: func() any {
+	return &logHasher{br: bufio.NewReaderSize(nil, 64<<10), buf: make([]byte, 64<<10), h: sha256.New()}
+}}
 
 // readErr remembers a read error of the underlying object (other than
 // EOF), to tell an unreadable object from bad content.

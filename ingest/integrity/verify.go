@@ -123,12 +123,12 @@ type Result struct {
 }
 
 type digestInfo struct {
-	key      string
-	k        keyname.Key
-	d        *Digest
-	inflated []byte
-	sig      string
-	res      FileResult
+	key  string
+	k    keyname.Key
+	d    *Digest
+	hash string // SHA-256 of the inflated digest (the next digest's previousDigestHashValue)
+	sig  string
+	res  FileResult
 }
 
 // Verify checks every digest chain and log file of src in range.
@@ -247,6 +247,9 @@ func Verify(ctx context.Context, src ingest.Source, o Options) (*Result, error) 
 				if di.res.End.After(res.FoundEnd) {
 					res.FoundEnd = di.res.End
 				}
+			}
+			if prev != nil {
+				prev.d = nil // its links are checked and its logs listed: memory stays per chain, not per digest
 			}
 			prev = di
 		}
@@ -476,7 +479,7 @@ func checkDigest(ctx context.Context, p *pacer, src ingest.Source, di *digestInf
 		bad(Invalid, "not a valid gzip digest: "+err.Error(), "INVALID: invalid format")
 		return
 	}
-	di.inflated = inflated
+	di.hash = HashHex(inflated)
 	sig, ok1 := meta(obj.Metadata, "signature")
 	_, ok2 := meta(obj.Metadata, "signature-algorithm")
 	d, perr := ParseDigest(inflated)
@@ -646,10 +649,10 @@ func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo, compat bo
 		}
 		return
 	}
-	if compat || prev.res.Status != Valid || prev.inflated == nil {
+	if compat || prev.res.Status != Valid || prev.hash == "" {
 		return
 	}
-	if d.PreviousDigestHashValue == nil || !strings.EqualFold(*d.PreviousDigestHashValue, HashHex(prev.inflated)) {
+	if d.PreviousDigestHashValue == nil || !strings.EqualFold(*d.PreviousDigestHashValue, prev.hash) {
 		di.res.Status, di.res.Reason = Invalid, "previousDigestHashValue does not match the previous digest's content: the chain was altered"
 		return
 	}
