@@ -81,13 +81,19 @@ func realSource(t *testing.T) ingest.Source {
 // the real events both ways and requires identical findings.
 func TestStreamAndLakeAgree(t *testing.T) {
 	for _, tc := range []struct {
-		group bool
-		page  int // rows per page of a rule's SQL; 0: the default
-	}{{true, 0}, {false, 0}, {true, 3}, {false, 2}} {
+		group     bool
+		page      int   // rows per page of a rule's SQL; 0: the default
+		prefilter int64 // the prefilter table's row bound; 0: the default, -1: no prefilter
+		served    bool  // some rules must run over the prefilter table
+	}{{true, 0, 0, true}, {false, 0, 0, true}, {true, 3, 0, true}, {false, 2, 0, true},
+		{true, 0, -1, false}, {true, 0, 40, true}, {false, 0, 40, true}} {
 		group := tc.group
-		t.Run(fmt.Sprintf("group=%v,page=%d", group, tc.page), func(t *testing.T) {
+		t.Run(fmt.Sprintf("group=%v,page=%d,prefilter=%d", group, tc.page, tc.prefilter), func(t *testing.T) {
 			if tc.page > 0 {
 				defer detect.SetRowPage(tc.page)()
+			}
+			if tc.prefilter != 0 {
+				defer detect.SetPrefilterRows(max(tc.prefilter, 0))()
 			}
 			e, err := detect.NewEngine(detect.Options{RulePaths: []string{"../testdata/sigma/sigmahq"}, Group: group})
 			if err != nil {
@@ -98,9 +104,13 @@ func TestStreamAndLakeAgree(t *testing.T) {
 			}
 			stream := streamFindings(t, e, realSource(t))
 			_, db := lakeOf(t, realSource(t))
-			fromLake, err := e.RunSQL(context.Background(), db, "events")
+			rec := &recordingDB{SQLDB: db}
+			fromLake, err := e.RunSQL(context.Background(), rec, "events")
 			if err != nil {
 				t.Fatal(err)
+			}
+			if served := rec.count(`FROM "` + detect.PrefilterTable + `"`); served > 0 != tc.served {
+				t.Fatalf("%d rule queries over the prefilter table; want some: %v", served, tc.served)
 			}
 			if len(stream) < 10 {
 				t.Fatalf("only %d findings over the Stratus Red Team detonations; want many", len(stream))
@@ -515,4 +525,38 @@ func scheduledRun(t *testing.T, e *detect.Engine, lk, state string) []detect.Fin
 		t.Fatal(err)
 	}
 	return res.Findings
+}
+
+// recordingDB records the statements run through it.
+type recordingDB struct {
+	detect.SQLDB
+	mu    sync.Mutex
+	stmts []string
+}
+
+func (r *recordingDB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	r.mu.Lock()
+	r.stmts = append(r.stmts, q)
+	r.mu.Unlock()
+	return r.SQLDB.QueryContext(ctx, q, args...)
+}
+
+func (r *recordingDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	r.mu.Lock()
+	r.stmts = append(r.stmts, q)
+	r.mu.Unlock()
+	return r.SQLDB.ExecContext(ctx, q, args...)
+}
+
+// count returns how many statements contain sub.
+func (r *recordingDB) count(sub string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, q := range r.stmts {
+		if strings.Contains(q, sub) {
+			n++
+		}
+	}
+	return n
 }

@@ -434,12 +434,21 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 	if err != nil {
 		return nil, err
 	}
+	tables, cleanup, err := e.prefilter(ctx, db, src)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
 	g := newGrouper(e.rules, e.opts.Group)
 	for i := 0; i < e.rs.Len(); i++ {
 		if !e.rs.Standalone(i) {
 			continue
 		}
-		q, err := e.rs.RuleSQL(i, sigma.SQLOptions{Table: src, Columns: cols, Values: values})
+		table := src
+		if t, ok := tables[i]; ok {
+			table = t
+		}
+		q, err := e.rs.RuleSQL(i, sigma.SQLOptions{Table: table, Columns: cols, Values: values})
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}
@@ -447,7 +456,7 @@ func (e *Engine) runSQL(ctx context.Context, db SQLDB, table, corrTable string) 
 		// the rule tests are read): most rules match nothing, and DuckDB
 		// reads the projected columns of every row the pushed-down
 		// filters leave before it applies the rest of the rule.
-		narrow, err := e.rs.RuleSQL(i, sigma.SQLOptions{Table: src, Values: values})
+		narrow, err := e.rs.RuleSQL(i, sigma.SQLOptions{Table: table, Values: values})
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", e.rules[i].ID, err)
 		}

@@ -7,3 +7,14 @@ func SetRowPage(n int) func() {
 	rowPage = n
 	return func() { rowPage = old }
 }
+
+// SetPrefilterRows sets the prefilter table's row bound and returns the
+// restore func.
+func SetPrefilterRows(n int64) func() {
+	old := prefilterRows
+	prefilterRows = n
+	return func() { prefilterRows = old }
+}
+
+// PrefilterTable is the prefilter's temporary table.
+const PrefilterTable = prefilterTable

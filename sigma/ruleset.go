@@ -126,6 +126,26 @@ type namePrefix struct {
 	rule   int32
 }
 
+// EventNames returns the eventName values one of which an event must have
+// for rule i to match — lower-cased exact values, and prefixes (from
+// startswith) — or ok false if the rule does not constrain eventName that
+// way. Names are compared ASCII-case-insensitively, as Match dispatches;
+// an event whose name is not ASCII may match any rule.
+func (rs *RuleSet) EventNames(i int) (exact, prefixes []string, ok bool) {
+	names, ok := requiredEventNames(rs.rules[i].prog.root)
+	if !ok {
+		return nil, nil, false
+	}
+	for _, n := range sortedKeys(names) {
+		if p, isPrefix := strings.CutSuffix(n, "*"); isPrefix {
+			prefixes = append(prefixes, p)
+		} else {
+			exact = append(exact, n)
+		}
+	}
+	return exact, prefixes, true
+}
+
 // Len returns the number of detection rules.
 func (rs *RuleSet) Len() int { return len(rs.rules) }
 
