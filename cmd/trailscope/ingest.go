@@ -131,6 +131,9 @@ func runIngest(cmd *cobra.Command, g *globalFlags, f *ingestFlags, args []string
 	if perr := printIngestReport(g.stdout, f.format, rep); perr != nil && err == nil {
 		err = perr
 	}
+	if rep.CompactionError != "" {
+		fmt.Fprintf(g.stderr, "trailscope: compaction stopped (every batch is committed; `trailscope lake compact --lake %s` finishes it): %s\n", f.lake, rep.CompactionError)
+	}
 	if err != nil {
 		return withCode(exitFatal, fmt.Errorf("ingest: %w", err))
 	}
@@ -169,6 +172,7 @@ func printIngestReport(w io.Writer, format string, r *lake.Report) error {
 	if r.Compaction != nil && r.Compaction.FilesMerged > 0 {
 		printCompactReport(w, r.Compaction)
 	}
+
 	for reason, n := range r.SkipReasons {
 		fmt.Fprintf(w, "skipped %d: %s\n", n, reason)
 	}

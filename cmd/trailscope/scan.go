@@ -124,6 +124,9 @@ func runScan(ctx context.Context, g *globalFlags, f *scanFlags, args []string) e
 		return withCode(exitFatal, err)
 	}
 	rep := res.Report
+	if res.Ingest != nil && res.Ingest.CompactionError != "" {
+		fmt.Fprintf(g.stderr, "trailscope: compaction stopped (every batch is committed; `trailscope lake compact --lake %s` finishes it): %s\n", f.lake, res.Ingest.CompactionError)
+	}
 	if tv, ok := ver.(*teeVerifier); ok && tv.last != nil {
 		if _, err := integrity.WriteLakeTable(f.lake, tv.last.Files, time.Now()); err != nil {
 			return withCode(exitFatal, err)

@@ -262,3 +262,26 @@ func writeForeign(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCompactionFailureIsNotFatal: when compaction cannot finish (here a
+// committed file was damaged on disk), the run's batches are still
+// committed, Close succeeds, and the report names the problem.
+func TestCompactionFailureIsNotFatal(t *testing.T) {
+	corpus := t.TempDir()
+	overlappingCorpus(t, corpus, 20, 100)
+	lk := t.TempDir()
+	src, _ := ingest.NewDirSource(corpus)
+	ingestInto(t, src, lk, lake.Options{BatchEvents: 300}, ingest.Options{})
+	files := parquetFiles(t, lk)
+	damaged := filepath.Join(lk, filepath.FromSlash(files[0]))
+	if err := os.WriteFile(damaged, []byte("PAR1 not really"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	more := t.TempDir()
+	overlappingCorpus(t, filepath.Join(more, "again"), 1, 50)
+	src2, _ := ingest.NewDirSource(more)
+	rep := ingestInto(t, src2, lk, lake.Options{Compact: true}, ingest.Options{})
+	if rep.FilesIngested != 1 || !strings.Contains(rep.CompactionError, files[0]) {
+		t.Fatalf("ingested %d, compaction error %q; want 1 and an error naming %s", rep.FilesIngested, rep.CompactionError, files[0])
+	}
+}

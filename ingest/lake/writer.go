@@ -95,6 +95,7 @@ type Report struct {
 	ParquetFiles    int64            `json:"parquet_files"`
 	Batches         int64            `json:"batches"`
 	Compaction      *CompactReport   `json:"compaction,omitempty"`
+	CompactionError string           `json:"compaction_error,omitempty"` // the lake is complete; `lake compact` can finish the job
 	SkipReasons     map[string]int64 `json:"skip_reasons,omitempty"`
 	Failures        []Failure        `json:"failures"`
 	FailuresOmitted int64            `json:"failures_omitted,omitempty"`
@@ -548,9 +549,13 @@ func (w *Writer) Close(ctx context.Context) (*Report, error) {
 		for p := range w.touched {
 			parts = append(parts, p)
 		}
-		var crep *CompactReport
-		crep, err = compact(ctx, w.dir, CompactOptions{TargetRows: w.opts.CompactRows, Partitions: parts, Crowded: true, Progress: w.opts.CompactProgress, Now: w.opts.Now})
+		// Every batch is committed: a failed (or interrupted) compaction
+		// leaves a complete lake, so it is reported, not fatal.
+		crep, cerr := compact(ctx, w.dir, CompactOptions{TargetRows: w.opts.CompactRows, Partitions: parts, Crowded: true, Progress: w.opts.CompactProgress, Now: w.opts.Now})
 		w.report.Compaction = crep
+		if cerr != nil {
+			w.report.CompactionError = cerr.Error()
+		}
 	}
 	w.report.Duration = w.opts.Now().Sub(w.started)
 	w.report.Seconds = w.report.Duration.Seconds()
