@@ -23,7 +23,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -32,7 +31,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/trailscope/trailscope/ingest/integrity"
 	"github.com/trailscope/trailscope/ingest/integrity/cttest"
@@ -101,45 +99,27 @@ func run(out string, nAcct, nReg, hours, files, events int, latency time.Duratio
 	}
 
 	// versitygw on loopback, fresh data folder.
-	bin, err := s3test.Binary()
-	if err != nil {
-		return err
-	}
 	data, err := filepath.Abs(filepath.Join(out, "s3data"))
 	if err != nil {
 		return err
 	}
 	os.RemoveAll(data)
-	for _, d := range []string{filepath.Join(data, "data"), filepath.Join(data, "versions")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	gwLog, err := os.Create(filepath.Join(out, "versitygw.log"))
 	if err != nil {
 		return err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	gw := exec.Command(bin, "--port", addr, "--access", s3test.AccessKey, "--secret", s3test.SecretKey,
-		"posix", "--versioning-dir", filepath.Join(data, "versions"), filepath.Join(data, "data"))
-	gwLog, _ := os.Create(filepath.Join(out, "versitygw.log"))
-	gw.Stdout, gw.Stderr = gwLog, gwLog
-	if err := gw.Start(); err != nil {
+	defer gwLog.Close()
+	srv, err := s3test.Launch(data, gwLog)
+	if err != nil {
 		return err
 	}
-	defer func() { gw.Process.Kill(); gw.Wait() }()
-	srv := &s3test.Server{Endpoint: "http://" + addr}
-	if err := waitTCP(addr, 15*time.Second); err != nil {
-		return err
-	}
-	cli := srv.Client()
+	defer srv.Stop()
 	ctx := context.Background()
-	if _, err := cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := srv.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		return err
 	}
 	t0 := time.Now()
-	n, err := upload(ctx, cli, root)
+	n, err := srv.Upload(ctx, bucket, root, synth.SidecarMeta(root), 16)
 	if err != nil {
 		return err
 	}
@@ -181,59 +161,6 @@ func run(out string, nAcct, nReg, hours, files, events int, latency time.Duratio
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	return nil
-}
-
-func waitTCP(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("versitygw on %s did not start", addr)
-}
-
-// upload puts every file of root (sidecar folders skipped) with the user
-// metadata its sidecar recorded, 16 at a time.
-func upload(ctx context.Context, cli *s3.Client, root string) (int, error) {
-	meta := synth.SidecarMeta(root)
-	var keys []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if d.Name() == ".trailscope" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		keys = append(keys, filepath.ToSlash(rel))
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
-	for _, k := range keys {
-		g.Go(func() error {
-			b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(k)))
-			if err != nil {
-				return err
-			}
-			_, err = cli.PutObject(gctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k),
-				Body: bytes.NewReader(b), Metadata: meta(k)})
-			if err != nil {
-				return fmt.Errorf("put %s: %w", k, err)
-			}
-			return nil
-		})
-	}
-	return len(keys), g.Wait()
 }
 
 // delayProxy forwards to target after sleeping d per request. The Host

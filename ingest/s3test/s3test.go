@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -25,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // Version is the versitygw release the tests run against.
@@ -99,47 +101,59 @@ func run(name string, args ...string) string {
 // the test ends. It fails the test if the server cannot start.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := Binary()
+	srv, err := Launch(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+// Launch starts versitygw on a free port of 127.0.0.1 with its data in
+// dir, for programs that are not tests (bench/verifycorpus). Its output
+// goes to logw (nil: kept only to explain a failed start). Call Stop.
+func Launch(dir string, logw io.Writer) (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
 	data, ver := filepath.Join(dir, "data"), filepath.Join(dir, "versions")
 	for _, d := range []string{data, ver} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	var srv *Server
+	var failures []string
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		var logBuf bytes.Buffer
 		cmd := exec.Command(bin, "--port", addr, "--access", AccessKey, "--secret", SecretKey,
 			"posix", "--versioning-dir", ver, data)
 		cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+		if logw != nil {
+			cmd.Stdout, cmd.Stderr = io.MultiWriter(&logBuf, logw), io.MultiWriter(&logBuf, logw)
+		}
 		if err := cmd.Start(); err != nil {
-			t.Fatalf("start versitygw: %v", err)
+			return nil, fmt.Errorf("start versitygw: %w", err)
 		}
 		if waitReady(addr, 10*time.Second) {
-			srv = &Server{Endpoint: "http://" + addr, Dir: dir, cmd: cmd}
-			break
+			return &Server{Endpoint: "http://" + addr, Dir: dir, cmd: cmd}, nil
 		}
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Logf("versitygw on %s did not start: %s", addr, logBuf.String())
+		failures = append(failures, fmt.Sprintf("on %s: %s", addr, logBuf.String()))
 	}
-	if srv == nil {
-		t.Fatal("versitygw did not start")
-	}
-	t.Cleanup(func() {
-		srv.cmd.Process.Kill()
-		srv.cmd.Wait()
-	})
-	return srv
+	return nil, fmt.Errorf("versitygw did not start: %s", strings.Join(failures, "; "))
+}
+
+// Stop stops the server.
+func (s *Server) Stop() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
 }
 
 func freePort() (int, error) {
@@ -214,7 +228,17 @@ func (s *Server) Put(t testing.TB, bucket, key string, body []byte, meta map[str
 // nil, gives the user metadata for a key.
 func (s *Server) UploadDir(t testing.TB, bucket, root string, meta func(key string) map[string]string) int {
 	t.Helper()
-	n := 0
+	n, err := s.Upload(context.Background(), bucket, root, meta, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Upload is UploadDir for programs that are not tests, with workers
+// uploads at a time; it returns how many objects it stored.
+func (s *Server) Upload(ctx context.Context, bucket, root string, meta func(key string) map[string]string, workers int) (int, error) {
+	var keys []string
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -226,21 +250,31 @@ func (s *Server) UploadDir(t testing.TB, bucket, root string, meta func(key stri
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
-		key := filepath.ToSlash(rel)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		var m map[string]string
-		if meta != nil {
-			m = meta(key)
-		}
-		s.Put(t, bucket, key, b, m)
-		n++
+		keys = append(keys, filepath.ToSlash(rel))
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
-	return n
+	cli := s.Client()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
+	for _, k := range keys {
+		g.Go(func() error {
+			b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(k)))
+			if err != nil {
+				return err
+			}
+			var m map[string]string
+			if meta != nil {
+				m = meta(k)
+			}
+			if _, err := cli.PutObject(gctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k),
+				Body: bytes.NewReader(b), Metadata: m}); err != nil {
+				return fmt.Errorf("put s3://%s/%s: %w", bucket, k, err)
+			}
+			return nil
+		})
+	}
+	return len(keys), g.Wait()
 }
