@@ -32,10 +32,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,6 +43,8 @@ import (
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2" // the embedded DuckDB
+
+	"github.com/trailscope/trailscope/ingest/lake"
 )
 
 // Options configure Open.
@@ -145,31 +147,19 @@ func hasParquet(dir string) bool {
 // batch still being written (or left by a killed ingest, which the next
 // ingest deletes) must not be read.
 func committedFiles(lakeDir string) (files []string, all bool, err error) {
-	committed, replaced := map[string]bool{}, map[string]bool{}
-	ms, _ := filepath.Glob(filepath.Join(lakeDir, "_state", "manifest", "*.json"))
-	for _, m := range ms {
-		b, err := os.ReadFile(m)
-		if err != nil {
-			return nil, false, err
-		}
-		var man struct {
-			Outputs  []string `json:"outputs"`
-			Replaces []string `json:"replaces"`
-		}
-		if err := json.Unmarshal(b, &man); err != nil {
-			return nil, false, fmt.Errorf("manifest %s: %w", m, err)
-		}
-		for _, o := range man.Outputs {
-			committed[filepath.Clean(filepath.FromSlash(o))] = true
-		}
-		for _, r := range man.Replaces {
-			replaced[filepath.Clean(filepath.FromSlash(r))] = true
-		}
+	ms, err := lake.ReadManifests(lakeDir)
+	// A manifest folder that cannot be listed (none: a lake written by
+	// hand) means no manifest; a manifest that cannot be read is an error.
+	var pe *fs.PathError
+	if err != nil && !(errors.As(err, &pe) && filepath.Clean(pe.Path) == filepath.Join(lakeDir, "_state", "manifest")) {
+		return nil, false, err
 	}
 	// A compaction commits its merged file before it deletes the files it
 	// replaces: those are never read twice.
-	for r := range replaced {
-		delete(committed, r)
+	live, replaced := lake.LiveOutputs(ms)
+	committed := make(map[string]bool, len(live))
+	for o := range live {
+		committed[filepath.Clean(filepath.FromSlash(o))] = true
 	}
 	all = true
 	err = filepath.WalkDir(filepath.Join(lakeDir, "events"), func(p string, de os.DirEntry, err error) error {

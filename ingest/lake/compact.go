@@ -102,28 +102,13 @@ func Compact(ctx context.Context, dir string, opts CompactOptions) (*CompactRepo
 // liveFiles returns the lake's committed, not replaced, Parquet files
 // (paths relative to dir, slash-separated) grouped by partition folder.
 func liveFiles(dir string) (map[string][]string, error) {
-	outputs, replaced := map[string]bool{}, map[string]bool{}
-	ms, err := filepath.Glob(filepath.Join(manifestDir(dir), "*.json"))
+	ms, err := ReadManifests(dir)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range ms {
-		m, err := ReadManifest(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range m.Outputs {
-			outputs[o] = true
-		}
-		for _, r := range m.Replaces {
-			replaced[r] = true
-		}
-	}
+	live, _ := LiveOutputs(ms)
 	parts := map[string][]string{}
-	for o := range outputs {
-		if replaced[o] {
-			continue
-		}
+	for o := range live {
 		parts[pathDir(o)] = append(parts[pathDir(o)], o)
 	}
 	return parts, nil
@@ -373,26 +358,12 @@ func mergeGroup(ctx context.Context, dir string, group []smallFile, now func() t
 // readCommitted returns the names of committed batches and the files
 // compactions replaced (relative, slash-separated).
 func readCommitted(dir string) (map[string]bool, map[string]bool, error) {
-	committed, replaced := map[string]bool{}, map[string]bool{}
-	ents, err := os.ReadDir(manifestDir(dir))
+	ms, err := ReadManifests(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read manifest: %w", err)
+		return nil, nil, err
 	}
-	for _, e := range ents {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		m, err := ReadManifest(filepath.Join(manifestDir(dir), name))
-		if err != nil {
-			return nil, nil, err
-		}
-		committed[m.Batch] = true
-		for _, r := range m.Replaces {
-			replaced[r] = true
-		}
-	}
-	return committed, replaced, nil
+	_, replaced := LiveOutputs(ms)
+	return committedBatches(ms), replaced, nil
 }
 
 // relTo returns p relative to dir, slash-separated.

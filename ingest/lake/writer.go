@@ -213,36 +213,75 @@ func objTag(etag string, size int64) uint64 {
 	return h.Sum64()
 }
 
-// loadManifest reads every committed batch and returns their names and
-// the files compactions replaced.
+// loadManifest reads every committed batch (after deleting manifest temp
+// files a crash left) and returns their names and the files compactions
+// replaced.
 func (w *Writer) loadManifest() (map[string]bool, map[string]bool, error) {
-	committed, replaced := map[string]bool{}, map[string]bool{}
-	ents, err := os.ReadDir(manifestDir(w.dir))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read manifest: %w", err)
+	tmps, _ := filepath.Glob(filepath.Join(manifestDir(w.dir), "*.tmp"))
+	for _, t := range tmps {
+		os.Remove(t)
 	}
-	for _, e := range ents {
-		name := e.Name()
-		if strings.HasSuffix(name, ".tmp") {
-			os.Remove(filepath.Join(manifestDir(w.dir), name))
-			continue
-		}
-		if !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		m, err := ReadManifest(filepath.Join(manifestDir(w.dir), name))
-		if err != nil {
-			return nil, nil, err
-		}
-		committed[m.Batch] = true
+	ms, err := ReadManifests(w.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range ms {
 		for _, f := range m.Files {
 			w.done[objKey(f.Bucket, f.Key)] = objState{tag: objTag(f.ETag, f.Size), failed: f.Status != "ingested"}
+		}
+	}
+	_, replaced := LiveOutputs(ms)
+	return committedBatches(ms), replaced, nil
+}
+
+// ReadManifests reads the manifest of every committed batch of the lake in
+// dir, in file name order. A lake without a manifest folder gives an
+// error wrapping fs.ErrNotExist.
+func ReadManifests(dir string) ([]*Manifest, error) {
+	ents, err := os.ReadDir(manifestDir(dir))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	var ms []*Manifest
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		m, err := ReadManifest(filepath.Join(manifestDir(dir), e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+// LiveOutputs returns the Parquet files (relative to the lake,
+// slash-separated) the manifests commit and no compaction replaced, and
+// the replaced ones.
+func LiveOutputs(ms []*Manifest) (live, replaced map[string]bool) {
+	live, replaced = map[string]bool{}, map[string]bool{}
+	for _, m := range ms {
+		for _, o := range m.Outputs {
+			live[o] = true
 		}
 		for _, r := range m.Replaces {
 			replaced[r] = true
 		}
 	}
-	return committed, replaced, nil
+	for r := range replaced {
+		delete(live, r)
+	}
+	return live, replaced
+}
+
+// committedBatches returns the names of the manifests' batches.
+func committedBatches(ms []*Manifest) map[string]bool {
+	out := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		out[m.Batch] = true
+	}
+	return out
 }
 
 // ReadManifest reads one batch's manifest file.
