@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -112,16 +111,7 @@ func TestAWSCLIOracle(t *testing.T) {
 			os.Remove(filepath.Join(root, filepath.FromSlash(digests[1])))
 			os.Remove(filepath.Join(root, filepath.FromSlash(digests[2])))
 		}, false, 1},
-		{"flipped digest signature", func(t *testing.T, root string) {
-			p := ingest.SidecarPath(root, digests[2])
-			b, _ := os.ReadFile(p)
-			var o ingest.Object
-			json.Unmarshal(b, &o)
-			sig := []byte(o.Metadata["signature"])
-			sig[10] = map[bool]byte{true: 'b', false: 'a'}[sig[10] == 'a']
-			o.Metadata["signature"] = string(sig)
-			ingest.WriteSidecar(root, o)
-		}, false, 1},
+		{"flipped digest signature", func(t *testing.T, root string) { flipSignature(root, digests[2]) }, false, 1},
 		{"digest content changed", func(t *testing.T, root string) {
 			p := filepath.Join(root, filepath.FromSlash(digests[1]))
 			b, _ := os.ReadFile(p)

@@ -150,6 +150,23 @@ func resignDigest(t *testing.T, root, key string, mutate func(*integrity.Digest)
 	ingest.WriteSidecar(root, ingest.Object{Key: newKey, Metadata: meta})
 }
 
+// flipSignature changes one hex digit of a digest's signature metadata
+// (its mirror sidecar).
+func flipSignature(root, key string) {
+	p := ingest.SidecarPath(root, key)
+	b, _ := os.ReadFile(p)
+	var o ingest.Object
+	json.Unmarshal(b, &o)
+	sig := []byte(o.Metadata["signature"])
+	if sig[10] == 'a' {
+		sig[10] = 'b'
+	} else {
+		sig[10] = 'a'
+	}
+	o.Metadata["signature"] = string(sig)
+	ingest.WriteSidecar(root, o)
+}
+
 type expect struct {
 	key    string // exact key, or a prefix ending in "*"
 	status integrity.Status
@@ -222,20 +239,8 @@ func TestScenarios(t *testing.T) {
 			os.Remove(filepath.Join(root, filepath.FromSlash(chainDigests[3])))
 			os.Remove(filepath.Join(root, filepath.FromSlash(chainDigests[4])))
 		}, []expect{{"(digests of 444455556666 us-east-1*", integrity.Missing}}, 1},
-		{"flipped signature", func(t *testing.T, root string) {
-			p := ingest.SidecarPath(root, chainDigests[2])
-			b, _ := os.ReadFile(p)
-			var o ingest.Object
-			json.Unmarshal(b, &o)
-			sig := []byte(o.Metadata["signature"])
-			if sig[10] == 'a' {
-				sig[10] = 'b'
-			} else {
-				sig[10] = 'a'
-			}
-			o.Metadata["signature"] = string(sig)
-			ingest.WriteSidecar(root, o)
-		}, []expect{{chainDigests[2], integrity.Invalid}}, 1},
+		{"flipped signature", func(t *testing.T, root string) { flipSignature(root, chainDigests[2]) },
+			[]expect{{chainDigests[2], integrity.Invalid}}, 1},
 		{"digest re-signed with another key", func(t *testing.T, root string) {
 			resignDigest(t, root, chainDigests[2], func(d *integrity.Digest) {
 				d.LogFiles = d.LogFiles[1:] // hide a log
