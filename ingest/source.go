@@ -124,11 +124,17 @@ func CreateFileAtomic(p string, fill func(*os.File) error) error {
 		os.Remove(tmp)
 		return err
 	}
-	if d, err := os.Open(filepath.Dir(p)); err == nil {
+	SyncDir(filepath.Dir(p))
+	return nil
+}
+
+// SyncDir fsyncs a folder, so the names created or removed in it are
+// durable (best effort: not every file system supports it).
+func SyncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return nil
 }
 
 // DirSource reads a local folder that holds a bucket's tree (as made by

@@ -348,7 +348,7 @@ func mergeGroup(ctx context.Context, dir string, group []smallFile, now func() t
 			return err
 		}
 	}
-	syncDir(filepath.Dir(path))
+	ingest.SyncDir(filepath.Dir(path))
 	rep.FilesMerged += len(group)
 	rep.FilesWritten++
 	rep.Rows += want

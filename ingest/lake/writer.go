@@ -671,13 +671,6 @@ func writeParquet(path string, rows []*ingest.Event) error {
 // entry that commits it.
 var writeFileSynced = ingest.CreateFileAtomic
 
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
 // writeAtomic is ingest.WriteFileAtomic: temp name, fsync, rename, and a
 // folder fsync so the new name is durable.
 var writeAtomic = ingest.WriteFileAtomic
