@@ -98,11 +98,7 @@ func (e *Engine) prefilter(ctx context.Context, db SQLDB, src string) (map[int]s
 	sort.Strings(names)
 	where := "false"
 	if len(names) > 0 {
-		quoted := make([]string, len(names))
-		for i, n := range names {
-			quoted[i] = "'" + strings.ReplaceAll(n, "'", "''") + "'"
-		}
-		where = `"eventName" IN (` + strings.Join(quoted, ", ") + ")"
+		where = `"eventName" IN (` + quoteList(names) + ")"
 	}
 	if _, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE %s`,
 		prefilterTable, quoteIdentPath(src), where)); err != nil {
