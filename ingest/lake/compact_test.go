@@ -125,11 +125,8 @@ func TestCompactKeepsEveryRowAndField(t *testing.T) {
 // every object (a re-run writes nothing) and every eventID (the same
 // events under new keys are duplicates).
 func TestCompactThenIngestAgain(t *testing.T) {
-	corpus := t.TempDir()
-	total := overlappingCorpus(t, corpus, 30, 100)
-	lk := t.TempDir()
+	corpus, lk, total := overlappingLake(t, 30, 100, lake.Options{BatchEvents: 400, Compact: true})
 	src, _ := ingest.NewDirSource(corpus)
-	ingestInto(t, src, lk, lake.Options{BatchEvents: 400, Compact: true}, ingest.Options{})
 	rep := ingestInto(t, src, lk, lake.Options{BatchEvents: 400, Compact: true}, ingest.Options{})
 	if rep.EventsWritten != 0 || rep.FilesSkipped != 0 && rep.FilesIngested != 0 {
 		t.Fatalf("re-run after compaction: %+v", rep)
@@ -153,11 +150,7 @@ func TestCompactThenIngestAgain(t *testing.T) {
 // after it (the replaced files are still there: Open deletes them). The
 // rows stay exactly those of the uncompacted lake.
 func TestCompactCrashLeftovers(t *testing.T) {
-	corpus := t.TempDir()
-	total := overlappingCorpus(t, corpus, 20, 100)
-	lk := t.TempDir()
-	src, _ := ingest.NewDirSource(corpus)
-	ingestInto(t, src, lk, lake.Options{BatchEvents: 300}, ingest.Options{})
+	_, lk, total := overlappingLake(t, 20, 100, lake.Options{BatchEvents: 300})
 	small := parquetFiles(t, lk)
 	saved := map[string][]byte{}
 	for _, f := range small {
@@ -224,11 +217,7 @@ func TestLakeLock(t *testing.T) {
 // and files another version wrote (another schema), are left as they are;
 // a partition with fewer than four small files is left too.
 func TestCompactLeavesBigAndForeignFiles(t *testing.T) {
-	corpus := t.TempDir()
-	overlappingCorpus(t, corpus, 12, 100)
-	lk := t.TempDir()
-	src, _ := ingest.NewDirSource(corpus)
-	ingestInto(t, src, lk, lake.Options{BatchEvents: 300}, ingest.Options{})
+	_, lk, _ := overlappingLake(t, 12, 100, lake.Options{BatchEvents: 300})
 	n := len(parquetFiles(t, lk))
 	// Target 400 rows: every 300-row file is "big".
 	rep, err := lake.Compact(context.Background(), lk, lake.CompactOptions{TargetRows: 400})
@@ -267,11 +256,7 @@ func writeForeign(t *testing.T, path string) {
 // committed file was damaged on disk), the run's batches are still
 // committed, Close succeeds, and the report names the problem.
 func TestCompactionFailureIsNotFatal(t *testing.T) {
-	corpus := t.TempDir()
-	overlappingCorpus(t, corpus, 20, 100)
-	lk := t.TempDir()
-	src, _ := ingest.NewDirSource(corpus)
-	ingestInto(t, src, lk, lake.Options{BatchEvents: 300}, ingest.Options{})
+	_, lk, _ := overlappingLake(t, 20, 100, lake.Options{BatchEvents: 300})
 	files := parquetFiles(t, lk)
 	damaged := filepath.Join(lk, filepath.FromSlash(files[0]))
 	if err := os.WriteFile(damaged, []byte("PAR1 not really"), 0o644); err != nil {
@@ -284,4 +269,16 @@ func TestCompactionFailureIsNotFatal(t *testing.T) {
 	if rep.FilesIngested != 1 || !strings.Contains(rep.CompactionError, files[0]) {
 		t.Fatalf("ingested %d, compaction error %q; want 1 and an error naming %s", rep.FilesIngested, rep.CompactionError, files[0])
 	}
+}
+
+// overlappingLake ingests a fresh overlappingCorpus of files × per events
+// into a fresh lake with lopts, and returns the corpus, the lake and the
+// number of events.
+func overlappingLake(t *testing.T, files, per int, lopts lake.Options) (corpus, lk string, total int) {
+	t.Helper()
+	corpus, lk = t.TempDir(), t.TempDir()
+	total = overlappingCorpus(t, corpus, files, per)
+	src, _ := ingest.NewDirSource(corpus)
+	ingestInto(t, src, lk, lopts, ingest.Options{})
+	return corpus, lk, total
 }

@@ -58,11 +58,7 @@ func TestBloomFiltersPruneLookups(t *testing.T) {
 	// A compacted file keeps a filter in every row group, merged rows and
 	// copied ones alike.
 	t.Run("compacted file", func(t *testing.T) {
-		corpus := t.TempDir()
-		overlappingCorpus(t, corpus, 40, 1000)
-		src, _ := ingest.NewDirSource(corpus)
-		lk := t.TempDir()
-		ingestInto(t, src, lk, lake.Options{BatchEvents: 5000, Compact: true}, ingest.Options{})
+		_, lk, _ := overlappingLake(t, 40, 1000, lake.Options{BatchEvents: 5000, Compact: true})
 		files, _ := filepath.Glob(filepath.Join(lk, "events", "*", "*", "*", "*-sc.parquet"))
 		if len(files) == 0 {
 			t.Fatal("no compacted file")
