@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,56 +76,130 @@ const maxRootDepth = 3
 // tree is found (a folder of exports), it yields prefix itself.
 func Prefixes(ctx context.Context, src Source, prefix string, r Range) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		kinds := r.Kinds
-		if len(kinds) == 0 {
-			kinds = []keyname.Kind{keyname.Log}
-		}
 		if r.Start.IsZero() && r.End.IsZero() && len(r.Accounts) == 0 && len(r.Regions) == 0 && len(r.Kinds) == 0 {
 			yield(prefix, nil) // nothing to prune: one listing of everything
 			return
 		}
-		roots, err := findRoots(ctx, src, prefix, 0)
+		folders, err := RegionFolders(ctx, src, prefix, r)
 		if err != nil {
 			yield("", err)
 			return
 		}
-		if len(roots) == 0 {
+		if folders == nil {
 			yield(prefix, nil)
 			return
 		}
-		for _, root := range roots { // ".../AWSLogs/"
-			accounts, err := accountDirs(ctx, src, root)
-			if err != nil {
-				yield("", err)
-				return
-			}
-			for _, acct := range accounts { // ".../AWSLogs/[o-x/]123456789012/"
-				a := strings.TrimSuffix(acct[strings.LastIndexByte(strings.TrimSuffix(acct, "/"), '/')+1:], "/")
-				if !r.hasAccount(a) {
-					continue
+		for _, reg := range folders {
+			for p := range datePrefixes(reg, r) {
+				if !yield(p, nil) {
+					return
 				}
-				for _, kind := range kinds {
-					folder := acct + kindFolder(kind) + "/"
-					regions, err := src.Dirs(ctx, folder)
-					if err != nil {
-						yield("", err)
-						return
-					}
-					for _, reg := range regions {
-						name := strings.TrimSuffix(strings.TrimPrefix(reg, folder), "/")
-						if !keyname.IsRegion(name) || !r.hasRegion(name) {
-							continue
-						}
-						for p := range datePrefixes(reg, r) {
-							if !yield(p, nil) {
-								return
-							}
-						}
+			}
+		}
+	}
+}
+
+// RegionFolders lists the region folders below prefix
+// (".../AWSLogs/[o-x/]ACCOUNT/CloudTrail[-Digest]/REGION/") of r's
+// accounts, regions and kinds (logs only when r.Kinds is empty), with
+// delimiter listings. It returns nil when no "AWSLogs/" folder is found
+// (a folder of exports), and an empty, non-nil slice when the tree holds
+// nothing r selects.
+func RegionFolders(ctx context.Context, src Source, prefix string, r Range) ([]string, error) {
+	kinds := r.Kinds
+	if len(kinds) == 0 {
+		kinds = []keyname.Kind{keyname.Log}
+	}
+	roots, err := findRoots(ctx, src, prefix, 0)
+	if err != nil || len(roots) == 0 {
+		return nil, err
+	}
+	out := []string{}
+	for _, root := range roots { // ".../AWSLogs/"
+		accounts, err := accountDirs(ctx, src, root)
+		if err != nil {
+			return nil, err
+		}
+		for _, acct := range accounts { // ".../AWSLogs/[o-x/]123456789012/"
+			a := strings.TrimSuffix(acct[strings.LastIndexByte(strings.TrimSuffix(acct, "/"), '/')+1:], "/")
+			if !r.hasAccount(a) {
+				continue
+			}
+			for _, kind := range kinds {
+				folder := acct + kindFolder(kind) + "/"
+				regions, err := src.Dirs(ctx, folder)
+				if err != nil {
+					return nil, err
+				}
+				for _, reg := range regions {
+					name := strings.TrimSuffix(strings.TrimPrefix(reg, folder), "/")
+					if keyname.IsRegion(name) && r.hasRegion(name) {
+						out = append(out, reg)
 					}
 				}
 			}
 		}
 	}
+	return out, nil
+}
+
+// DayFolder is the listing prefix of one day's files in a region folder.
+func DayFolder(region string, day time.Time) string {
+	return region + day.UTC().Format("2006/01/02/")
+}
+
+// DaySpan finds the first and last day folders (as UTC midnights) of a
+// region folder with delimiter listings (a few per folder, whatever the
+// number of days); ok is false if it has none.
+func DaySpan(ctx context.Context, src Source, region string) (first, last time.Time, ok bool, err error) {
+	edge := func(newest bool) (time.Time, bool, error) {
+		var walk func(folder string, depth int, parts []int) (time.Time, bool, error)
+		walk = func(folder string, depth int, parts []int) (time.Time, bool, error) {
+			dirs, err := src.Dirs(ctx, folder)
+			if err != nil {
+				return time.Time{}, false, err
+			}
+			width := []int{4, 2, 2}[depth]
+			type dir struct {
+				path string
+				n    int
+			}
+			var ds []dir
+			for _, d := range dirs {
+				name := strings.TrimSuffix(strings.TrimPrefix(d, folder), "/")
+				n, err := strconv.Atoi(name)
+				if len(name) != width || err != nil || n < 1 {
+					continue
+				}
+				ds = append(ds, dir{d, n})
+			}
+			slices.SortFunc(ds, func(a, b dir) int { return a.n - b.n })
+			if newest {
+				slices.Reverse(ds)
+			}
+			for _, d := range ds {
+				p := append(parts, d.n)
+				if depth == 2 {
+					t := time.Date(p[0], time.Month(p[1]), p[2], 0, 0, 0, 0, time.UTC)
+					if t.Month() == time.Month(p[1]) && t.Day() == p[2] { // a real date
+						return t, true, nil
+					}
+					continue
+				}
+				t, ok, err := walk(d.path, depth+1, p)
+				if err != nil || ok {
+					return t, ok, err
+				}
+			}
+			return time.Time{}, false, nil
+		}
+		return walk(region, 0, nil)
+	}
+	if first, ok, err = edge(false); err != nil || !ok {
+		return first, last, ok, err
+	}
+	last, ok, err = edge(true)
+	return first, last, ok, err
 }
 
 func kindFolder(k keyname.Kind) string {
