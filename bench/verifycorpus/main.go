@@ -54,14 +54,15 @@ func main() {
 	events := flag.Int("events", 600, "events per hour per account and region")
 	envFile := flag.String("env", "", "write the shell variables here (default stdout)")
 	latency := flag.Duration("latency", 0, "also serve S3 through a proxy adding this delay per request (S3_URL_SLOW)")
+	only := flag.Bool("generate-only", false, "generate the archive, print its folder and stop (no servers)")
 	flag.Parse()
-	if err := run(*out, *accounts, *regions, *hours, *files, *events, *latency, *envFile); err != nil {
+	if err := run(*out, *accounts, *regions, *hours, *files, *events, *latency, *envFile, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "verifycorpus:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, nAcct, nReg, hours, files, events int, latency time.Duration, envFile string) error {
+func run(out string, nAcct, nReg, hours, files, events int, latency time.Duration, envFile string, only bool) error {
 	allRegions := []string{"us-east-1", "eu-west-1", "ap-northeast-1", "us-west-2"}
 	if nReg < 1 || nReg > len(allRegions) || nAcct < 1 || nAcct > 9 {
 		return fmt.Errorf("-regions 1..%d, -accounts 1..9", len(allRegions))
@@ -92,6 +93,10 @@ func run(out string, nAcct, nReg, hours, files, events int, latency time.Duratio
 			return err
 		}
 		gen = *r
+	}
+	if only {
+		fmt.Println(archive)
+		return nil
 	}
 	var logBytes int64
 	for _, l := range gen.Logs {
