@@ -66,18 +66,25 @@ everything, 3 usage, 4 fatal.`,
 			if err != nil {
 				return err
 			}
-			res, err := integrity.Verify(ctx, src, integrity.Options{Prefix: prefix, Range: r, Keys: keys,
-				KeyProvider: online, Trail: trail, Compat: compat, NoVersions: noVersions, Workers: workers})
+			// Results are written as each day is verified (memory does not
+			// grow with the range); awscli lines are printed newest first
+			// at the end, as the CLI does.
+			var out integrity.Writer
+			switch format {
+			case "json":
+				out = integrity.NewJSONWriter(g.stdout)
+			case "awscli":
+				out = integrity.NewAWSCLIWriter(g.stdout, g.stderr, trailARN, r.Start, r.End)
+			default:
+				out = integrity.NewTextWriter(g.stdout)
+			}
+			res, err := integrity.Stream(ctx, src, integrity.Options{Prefix: prefix, Range: r, Keys: keys,
+				KeyProvider: online, Trail: trail, Compat: compat, NoVersions: noVersions, Workers: workers}, out.Write)
 			if err != nil {
 				return withCode(exitFatal, err)
 			}
-			switch format {
-			case "json":
-				res.WriteJSON(g.stdout)
-			case "awscli":
-				res.WriteAWSCLI(g.stdout, g.stderr, trailARN, r.Start, r.End)
-			default:
-				res.WriteText(g.stdout)
+			if err := out.Close(res); err != nil {
+				return withCode(exitFatal, err)
 			}
 			if code := res.ExitCode(); code != 0 {
 				return withCode(code, nil)

@@ -49,7 +49,7 @@ func caseKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
 	return testKey, otherKey
 }
 
-var t0 = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+var t0 = time.Date(2026, 1, 31, 22, 0, 0, 0, time.UTC) // the chain crosses midnight: two day folders
 
 const (
 	acct   = "123456789012"
@@ -261,7 +261,7 @@ func TestDigestSpecCases(t *testing.T) {
 		{name: "case 19 digest copied to another key", mutate: func(m *mini) {
 			moved := strings.Replace(m.digests[1], "_trail_", "_trail2_", 1)
 			m.objs[moved] = m.objs[m.digests[1]]
-		}, want: []caseWant{{key: "*_trail2_us-east-1_20260201T020000Z.json.gz", status: integrity.Invalid, cli: "INVALID: has been moved from its original location"}}, code: 1},
+		}, want: []caseWant{{key: "*_trail2_us-east-1_" + t0.Add(2*time.Hour).Format("20060102T150405Z") + ".json.gz", status: integrity.Invalid, cli: "INVALID: has been moved from its original location"}}, code: 1},
 		{name: "case 20 signature metadata removed", mutate: func(m *mini) {
 			m.objs[m.digests[1]].meta = nil
 		}, want: []caseWant{{key: "D1", status: integrity.Invalid, reason: "missing signature metadata", cli: "INVALID: signature verification failed"}, {key: "L1", status: integrity.Unverified}}, code: 1},
@@ -398,7 +398,52 @@ func TestDigestSpecCases(t *testing.T) {
 			if d := verdictDiff(offline, online); d != "" {
 				t.Errorf("offline and online verdicts differ:\n%s", d)
 			}
+			windowsAgree(t, dirSrc, opts, offline)
 		})
+	}
+}
+
+// windowsAgree checks that verifying step by step (windows of an hour,
+// of 7 hours, a day: the default) gives the same verdicts, CLI lines and
+// reasons as one window over the whole archive: the carried state (the
+// previous digest, unsettled logs, digests not valid) must lose nothing.
+func windowsAgree(t *testing.T, src ingest.Source, opts integrity.Options, got *integrity.Result) {
+	t.Helper()
+	opts.Window = 100 * 365 * 24 * time.Hour
+	whole, err := integrity.Verify(context.Background(), src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := func(r *integrity.Result) string {
+		var out []string
+		for _, f := range r.Files {
+			out = append(out, f.Kind+" "+f.Key+" "+string(f.Status)+" "+f.CLI+" "+f.Reason)
+		}
+		sort.Strings(out)
+		return strings.Join(out, "\n  ")
+	}
+	var awscli = func(r *integrity.Result) string {
+		var out, errw bytes.Buffer
+		r.WriteAWSCLI(&out, &errw, "arn:aws:cloudtrail:us-east-1:123456789012:trail/trail", t0, t0.Add(24*time.Hour))
+		return out.String() + errw.String()
+	}
+	for _, w := range []time.Duration{time.Hour, 7 * time.Hour, 0} {
+		res := got
+		if w != 0 {
+			opts.Window = w
+			if res, err = integrity.Verify(context.Background(), src, opts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a, b := full(whole), full(res); a != b {
+			t.Errorf("window %v: verdicts differ from one window over everything:\nwhole:\n  %s\nwindowed:\n  %s", w, a, b)
+		}
+		if a, b := awscli(whole), awscli(res); a != b {
+			t.Errorf("window %v: awscli output differs:\nwhole:\n%s\nwindowed:\n%s", w, a, b)
+		}
+		if res.Total != len(res.Files) || fmt.Sprint(res.Counts) != fmt.Sprint(whole.Counts) {
+			t.Errorf("window %v: total %d of %d files, counts %v; whole %v", w, res.Total, len(res.Files), res.Counts, whole.Counts)
+		}
 	}
 }
 

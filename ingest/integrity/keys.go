@@ -258,26 +258,6 @@ type keyRing struct {
 	errs    map[string]error // a region whose keys could not be fetched
 }
 
-// resolveKeys fetches the online keys of every source region.
-func resolveKeys(ctx context.Context, o Options, windows map[string][2]time.Time) (*keyRing, error) {
-	kr := &keyRing{offline: o.Keys, region: map[string]KeySet{}, errs: map[string]error{}}
-	if o.KeyProvider == nil {
-		return kr, nil
-	}
-	for region, w := range windows {
-		ks, err := o.KeyProvider.PublicKeys(ctx, region, w[0], w[1])
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			kr.errs[region] = err
-			continue
-		}
-		kr.region[region] = NewKeySet(ks...)
-	}
-	return kr, nil
-}
-
 // lookup finds the key with fingerprint fp for a digest delivered in
 // region: an online key of that region, or an offline key that names
 // that region or no region.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/trailscope/trailscope/ingest"
 	"github.com/trailscope/trailscope/ingest/integrity"
+	"github.com/trailscope/trailscope/ingest/keyname"
 	"github.com/trailscope/trailscope/ingest/s3test"
 )
 
@@ -228,7 +229,7 @@ func TestThrottlingBackoff(t *testing.T) {
 func TestRange(t *testing.T) {
 	key, _ := caseKeys(t)
 	m := buildMini(t, "range-bucket", hooks{})
-	late := "AWSLogs/123456789012/CloudTrail/us-east-1/2026/02/01/123456789012_CloudTrail_us-east-1_20260201T0430Z_LateLogFile00001.json.gz"
+	late := keyname.LogKey("", "", acct, region, t0.Add(4*time.Hour+30*time.Minute), "LateLogFile00001") // 30 min after the newest digest
 	m.objs[late] = m.objs[m.logs[0]]
 	src, _ := ingest.NewDirSource(m.writeDir(t))
 	ks := keyFile(t, key, t0.Add(-time.Hour), t0.Add(48*time.Hour), "")

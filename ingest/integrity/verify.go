@@ -11,12 +11,8 @@ import (
 	"io"
 	"io/fs"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/trailscope/trailscope/ingest"
 	"github.com/trailscope/trailscope/ingest/keyname"
@@ -74,6 +70,9 @@ type FileResult struct {
 	// once per digest that lists it).
 	hash string
 	also []cliListing
+	// older: the time of the chain's digest before this one in the
+	// listing (the CLI names the gap to it when the chain restarts).
+	older time.Time
 }
 
 // cliListing is one more digest's listing of a log: the digest, the log's
@@ -109,6 +108,10 @@ type Options struct {
 	// NoVersions disables the search of older object versions for
 	// tampered or deleted files in versioned buckets.
 	NoVersions bool
+	// Window is the span of delivery time verified per step (default
+	// DefaultWindow, a day): memory grows with the files of a window, not
+	// with the range.
+	Window time.Duration
 }
 
 // Result is a verification run.
@@ -120,6 +123,9 @@ type Result struct {
 	Chains map[string]int
 	// Found is the span covered by valid digests.
 	FoundStart, FoundEnd time.Time
+	// Total is the number of files reported (len(Files) when they are
+	// kept).
+	Total int
 }
 
 type digestInfo struct {
@@ -129,227 +135,9 @@ type digestInfo struct {
 	hash string // SHA-256 of the inflated digest (the next digest's previousDigestHashValue)
 	sig  string
 	res  FileResult
-}
-
-// Verify checks every digest chain and log file of src in range.
-func Verify(ctx context.Context, src ingest.Source, o Options) (*Result, error) {
-	if o.Workers <= 0 {
-		o.Workers = 32
-	}
-	rng := o.Range
-	rng.Kinds = []keyname.Kind{keyname.Digest, keyname.Log}
-	digests := map[chainKey][]*digestInfo{}
-	logs := map[string]keyname.Key{}
-	pc := &pacer{}
-	// The folders to list (one per chain and day), found with delimiter
-	// listings; then every folder is listed, several at a time, each
-	// resuming after its last key when S3 throttles or a page fails.
-	ps := pacedSource{src, pc}
-	var prefixes []string
-	for p, err := range ingest.Prefixes(ctx, ps, o.Prefix, rng) {
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", src, err)
-		}
-		prefixes = append(prefixes, p)
-	}
-	var mu sync.Mutex
-	lg0, lctx0 := errgroup.WithContext(ctx)
-	lg0.SetLimit(o.Workers)
-	for _, p := range prefixes {
-		lg0.Go(func() error {
-			var err error
-			for obj, lerr := range ps.List(lctx0, p, "") {
-				if lerr != nil {
-					err = lerr
-					break
-				}
-				k, perr := keyname.Parse(obj.Key)
-				if perr != nil || !inRange(o.Range, k) {
-					continue
-				}
-				mu.Lock()
-				switch k.Kind {
-				case keyname.Digest:
-					if o.Trail != "" && k.Trail != o.Trail {
-						break
-					}
-					ck := chainKey{k.OrgID, k.Account, k.Region, k.Trail, k.Home, k.Backfill}
-					digests[ck] = append(digests[ck], &digestInfo{key: obj.Key, k: k})
-				case keyname.Log:
-					logs[obj.Key] = k
-				}
-				mu.Unlock()
-			}
-			if err != nil {
-				return fmt.Errorf("listing %s: %w", p, err)
-			}
-			return nil
-		})
-	}
-	if err := lg0.Wait(); err != nil {
-		return nil, err
-	}
-	res := &Result{Bucket: src.Bucket(), Counts: map[Status]int{}, Chains: map[string]int{}}
-	kr, err := resolveKeys(ctx, o, digestWindows(digests))
-	if err != nil {
-		return nil, err
-	}
-	// Read and check every digest, in parallel.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(o.Workers)
-	for _, list := range digests {
-		for _, di := range list {
-			g.Go(func() error {
-				checkDigest(gctx, pc, src, di, kr, o.Compat)
-				return nil
-			})
-		}
-	}
-	g.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	listed := map[string]logRef{}
-	var chainKeys []chainKey
-	for ck := range digests {
-		chainKeys = append(chainKeys, ck)
-	}
-	sort.Slice(chainKeys, func(i, j int) bool {
-		a, b := chainKeys[i], chainKeys[j]
-		return fmt.Sprint(a) < fmt.Sprint(b)
-	})
-	lastEnd := map[logChain]time.Time{}
-	for _, ck := range chainKeys {
-		list := digests[ck]
-		sort.Slice(list, func(i, j int) bool { return list[i].k.Time.Before(list[j].k.Time) })
-		res.Chains[ck.acct+"/"+ck.region] = len(list)
-		var prev *digestInfo
-		for _, di := range list {
-			linkChecks(res, di, prev, list, o.Compat)
-			res.Files = append(res.Files, di.res)
-			if di.d != nil {
-				valid := di.res.Status == Valid
-				for i, lf := range di.d.LogFiles {
-					cur, ok := listed[lf.S3Object]
-					switch {
-					case !ok || !cur.valid && valid:
-						listed[lf.S3Object] = logRef{ref: lf, digest: di.key, valid: valid, idx: i}
-					case cur.valid && valid:
-						cur.also = append(cur.also, logListing{di.key, i, lf.HashValue})
-						listed[lf.S3Object] = cur
-					}
-				}
-			}
-			if di.res.Status == Valid {
-				if res.FoundStart.IsZero() || di.res.Start.Before(res.FoundStart) {
-					res.FoundStart = di.res.Start
-				}
-				if di.res.End.After(res.FoundEnd) {
-					res.FoundEnd = di.res.End
-				}
-			}
-			if prev != nil {
-				prev.d = nil // its links are checked and its logs listed: memory stays per chain, not per digest
-			}
-			prev = di
-		}
-		if lc := (logChain{ck.org, ck.acct, ck.region}); prev != nil && !ck.backfill && prev.k.Time.After(lastEnd[lc]) {
-			lastEnd[lc] = prev.k.Time
-		}
-	}
-	// Logs listed by digests: hash and compare (valid digests only).
-	var logResults []FileResult
-	lg, lctx := errgroup.WithContext(ctx)
-	lg.SetLimit(o.Workers)
-	for key, lr := range listed {
-		k, _ := keyname.Parse(key)
-		fr := FileResult{Kind: "log", Bucket: lr.ref.S3Bucket, Key: key, Account: k.Account, Region: k.Region, via: lr.digest, viaIdx: lr.idx}
-		if !lr.valid {
-			fr.Status, fr.Reason = Unverified, "listed only by a digest that failed verification ("+lr.digest+")"
-			mu.Lock() // checkLog goroutines append concurrently
-			logResults = append(logResults, fr)
-			mu.Unlock()
-			continue
-		}
-		lg.Go(func() error {
-			fr := checkLog(lctx, pc, src, fr, lr.ref.HashValue, o.LogHash)
-			mu.Lock()
-			logResults = append(logResults, fr)
-			mu.Unlock()
-			return nil
-		})
-	}
-	lg.Wait()
-	for i := range logResults {
-		alsoListed(&logResults[i], listed[logResults[i].Key].also)
-	}
-	if !o.NoVersions {
-		findOriginals(ctx, src, logResults, listed2hash(listed), o.Workers)
-		findOriginalDigests(ctx, src, res.Files, kr)
-	}
-	// Logs no digest lists.
-	// A log delivered in the window of a digest that is missing, invalid
-	// or unreadable cannot be checked: unverified, not unreferenced.
-	inMissing := func(k keyname.Key) bool {
-		for _, f := range res.Files {
-			if f.Kind != "digest" || f.Status == Valid || f.Account != k.Account || f.Region != k.Region || f.End.IsZero() {
-				continue
-			}
-			if f.Status == Invalid && !f.Start.IsZero() {
-				continue // parsed, and it does not list the log either: unreferenced
-			}
-			start := f.Start
-			if start.IsZero() || f.Status != Missing && !start.Before(f.End) {
-				start = f.End.Add(-time.Hour) // unparsed: CloudTrail's hourly cadence
-			}
-			if !k.Time.Before(start.Truncate(time.Minute)) && k.Time.Before(f.End) {
-				return true
-			}
-		}
-		return false
-	}
-	for key, k := range logs {
-		if _, ok := listed[key]; ok {
-			continue
-		}
-		fr := FileResult{Kind: "log", Bucket: src.Bucket(), Key: key, Account: k.Account, Region: k.Region}
-		end, ok := lastEnd[logChain{k.OrgID, k.Account, k.Region}]
-		switch {
-		case inMissing(k):
-			fr.Status, fr.Reason = Unverified, "the digest that should list it is missing, invalid or unreadable"
-		case ok && !k.Time.After(end):
-			fr.Status, fr.Reason = Unreferenced, "no digest lists this log file, though digests cover its delivery time"
-		case ok && k.Time.Before(end.Add(90*time.Minute)) && time.Since(end) < 2*time.Hour:
-			fr.Status, fr.Reason = Pending, fmt.Sprintf("delivered after the newest digest (%s); its digest is due within the hour", end.Format(time.RFC3339))
-		case ok:
-			fr.Status, fr.Reason = Unverified, fmt.Sprintf("delivered after the newest digest (%s)", end.Format(time.RFC3339))
-		default:
-			fr.Status, fr.Reason = Unverified, "no digest for this account and region"
-		}
-		logResults = append(logResults, fr)
-	}
-	// Tail truncation: logs delivered well after a chain's newest digest.
-	for ck, end := range lastEnd {
-		var late []time.Time
-		for _, k := range logs {
-			if k.Account == ck.acct && k.Region == ck.region && k.OrgID == ck.org && k.Time.After(end.Add(90*time.Minute)) {
-				late = append(late, k.Time)
-			}
-		}
-		if len(late) > 0 {
-			sort.Slice(late, func(i, j int) bool { return late[i].Before(late[j]) })
-			res.Files = append(res.Files, FileResult{Kind: "digest", Bucket: src.Bucket(), Account: ck.acct, Region: ck.region, Status: Missing,
-				Key:    fmt.Sprintf("(digests of %s %s after %s)", ck.acct, ck.region, end.Format(time.RFC3339)),
-				Reason: fmt.Sprintf("the newest digests are missing: logs were delivered until %s but the chain ends at %s", late[len(late)-1].Format(time.RFC3339), end.Format(time.RFC3339)),
-				Start:  end, End: late[len(late)-1]})
-		}
-	}
-	sort.Slice(logResults, func(i, j int) bool { return logResults[i].Key < logResults[j].Key })
-	res.Files = append(res.Files, logResults...)
-	for _, f := range res.Files {
-		res.Counts[f.Status]++
-	}
-	return res, nil
+	// waiting: the logs it lists (as the digest checked against, or a
+	// second listing) not settled yet; it is emitted when none are.
+	waiting int
 }
 
 // chainKey is one digest chain: an account and source region of one
@@ -369,6 +157,7 @@ type logRef struct {
 	valid  bool
 	idx    int          // place in the digest's logFiles
 	also   []logListing // the same log listed by other valid digests
+	t      time.Time    // delivery time in its key (the digest's if unparsable)
 }
 
 // logListing is a valid digest's listing of a log already listed by an
@@ -379,8 +168,6 @@ type logListing struct {
 	hash   string
 }
 
-// digestWindows gives, per source region, the span of digest end times
-// named by the listed keys (the window to ask ListPublicKeys for).
 // inRange: logs delivered in [Start, End]; digests whose end time is in
 // [Start, End+2h] (a digest ending after End lists logs delivered before
 // End, as the CLI's end+1h; one more hour for late delivery).
@@ -393,36 +180,9 @@ func inRange(r ingest.Range, k keyname.Key) bool {
 	}
 	end := r.End
 	if k.Kind == keyname.Digest {
-		end = end.Add(2 * time.Hour)
+		end = end.Add(digestLookahead)
 	}
 	return r.End.IsZero() || !k.Time.After(end)
-}
-
-func digestWindows(m map[chainKey][]*digestInfo) map[string][2]time.Time {
-	out := map[string][2]time.Time{}
-	for ck, list := range m {
-		for _, di := range list {
-			w, ok := out[ck.region]
-			if !ok || di.k.Time.Before(w[0]) {
-				w[0] = di.k.Time
-			}
-			if !ok || di.k.Time.After(w[1]) {
-				w[1] = di.k.Time
-			}
-			out[ck.region] = w
-		}
-	}
-	return out
-}
-
-func listed2hash(m map[string]logRef) map[string]string {
-	out := map[string]string{}
-	for k, lr := range m {
-		if lr.valid {
-			out[k] = lr.ref.HashValue
-		}
-	}
-	return out
 }
 
 func readAll(ctx context.Context, p *pacer, src ingest.Source, key string) ([]byte, ingest.Object, error) {
@@ -599,9 +359,9 @@ func alsoListed(fr *FileResult, also []logListing) {
 // previous-digest link (key, hash, signature), deleted digests (every
 // missing hour) and chain restarts. The CLI checks none of these; with
 // compat the link's hash and signature are not compared either.
-func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo, compat bool) {
+func linkChecks(bucket string, di, prev *digestInfo, list []*digestInfo, compat bool) (missing []FileResult) {
 	if di.d == nil || di.res.Status != Valid {
-		return
+		return nil
 	}
 	d := di.d
 	if d.PreviousDigestS3Object == nil {
@@ -640,11 +400,11 @@ func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo, compat bo
 			if t.Add(time.Hour).Add(5 * time.Minute).After(di.res.Start) {
 				key = want
 			}
-			res.Files = append(res.Files, FileResult{Kind: "digest", Bucket: res.Bucket, Key: key, Account: di.k.Account, Region: di.k.Region,
+			missing = append(missing, FileResult{Kind: "digest", Bucket: bucket, Key: key, Account: di.k.Account, Region: di.k.Region,
 				Status: Missing, Reason: "digest deleted: the chain goes from " + prev.key + " to " + di.key, Start: t, End: t.Add(time.Hour), CLI: "INVALID: not found", unlisted: true})
 		}
 		if n == 0 {
-			res.Files = append(res.Files, FileResult{Kind: "digest", Bucket: res.Bucket, Key: want, Account: di.k.Account, Region: di.k.Region,
+			missing = append(missing, FileResult{Kind: "digest", Bucket: bucket, Key: want, Account: di.k.Account, Region: di.k.Region,
 				Status: Missing, Reason: "digest deleted: " + di.key + " links to it", CLI: "INVALID: not found", unlisted: true})
 		}
 		return
@@ -659,6 +419,7 @@ func linkChecks(res *Result, di, prev *digestInfo, list []*digestInfo, compat bo
 	if d.PreviousDigestSignature == nil || !strings.EqualFold(*d.PreviousDigestSignature, prev.sig) {
 		di.res.Status, di.res.Reason = Invalid, "previousDigestSignature does not match the previous digest's signature: the chain was altered"
 	}
+	return nil
 }
 
 // checkLog hashes one log's uncompressed bytes (streaming, constant

@@ -30,7 +30,7 @@ func archive(t testing.TB) (string, *synth.Result) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "bucket")
 	o := synth.Options{Dir: dir, Bucket: bucket, OrgID: "o-abcdefghij", OrgAccounts: []string{"111122223333"}, Accounts: []string{"444455556666"},
-		Regions: []string{"us-east-1", "eu-west-1"}, Start: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), Hours: 5, EventsPerHour: 15,
+		Regions: []string{"us-east-1", "eu-west-1"}, Start: time.Date(2026, 1, 4, 22, 0, 0, 0, time.UTC), Hours: 5, EventsPerHour: 15,
 		Seed: 3, SigningKey: synth.SampleKey(), Trail: "org-trail", Home: "us-east-1", GapHour: -1}
 	res, err := synth.Generate(context.Background(), o)
 	if err != nil {
@@ -293,6 +293,11 @@ func TestScenarios(t *testing.T) {
 			if d := verdictDiff(local, s3res); d != "" {
 				t.Errorf("mirror and S3 verdicts differ:\n%s", d)
 			}
+			src, err := ingest.NewDirSource(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			windowsAgree(t, src, integrity.Options{Keys: keys(t)}, local)
 			_ = i
 		})
 	}
