@@ -6,6 +6,7 @@
 #   (a) aws cloudtrail validate-logs, one run per account and region (the
 #       CLI validates one chain per run), sequential as the CLI is;
 #   (b) trailscope verify s3://... (every chain in one run), RUNS times;
+#   (c) bench/s3get: list and GET every object, bytes discarded (the floor);
 # objects (digests + logs) verified per second for each and the ratio;
 # then the same again through a proxy adding LATENCY to every S3 request
 # (default 20ms, about an S3 GET's first byte in region; 0 skips it).
@@ -25,6 +26,7 @@ command -v aws >/dev/null || { echo "the AWS CLI (aws) is not on PATH" >&2; exit
 
 go build -o "$OUT/trailscope" ./cmd/trailscope
 go build -o "$OUT/verifycorpus" ./bench/verifycorpus
+go build -o "$OUT/s3get" ./bench/s3get
 
 ENV="$OUT/verify/servers.env"
 rm -f "$ENV"
@@ -87,6 +89,9 @@ compare() {
   ts_rate=$(echo "$ts_valid / $best" | bc -l)
   printf 'trailscope verify: %d objects valid in %.2f s (best of %d): %.0f objects/s\n' "$ts_valid" "$best" "$RUNS" "$ts_rate"
   printf 'ratio: %.1fx the AWS CLI objects/s (goal >= 20x)\n' "$(echo "$ts_rate / $cli_rate" | bc -l)"
+  # (c) the floor: list and GET every object, bytes discarded, same SDK
+  # settings and readers; the ceiling of any tool on this server.
+  AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY "$OUT/s3get" -endpoint "$s3" -bucket "$BUCKET" -runs "$RUNS"
 }
 compare "loopback" "$S3_URL"
 if [ -n "${S3_URL_SLOW:-}" ]; then compare "loopback + $LATENCY per request" "$S3_URL_SLOW"; fi
