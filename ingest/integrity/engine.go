@@ -123,9 +123,10 @@ type engine struct {
 	// flat: no CloudTrail tree below the prefix (a folder of copies): one
 	// listing of everything, one step.
 	flat    bool
-	folders []string       // region folders of digests and logs
-	windows [][2]time.Time // [start, end) of each step
-	span    [2]time.Time   // of the whole run (the public-key window)
+	folders []string                // region folders of digests and logs
+	spans   map[string][2]time.Time // open range: each folder's first and last day
+	windows [][2]time.Time          // [start, end) of each step
+	span    [2]time.Time            // of the whole run (the public-key window)
 
 	prev     map[chainKey]*digestInfo   // each chain's newest digest so far
 	recent   map[chainKey][]*digestInfo // digests of this step and the one before
@@ -158,7 +159,9 @@ func (e *engine) plan() error {
 		end = r.End.UTC().Add(digestLookahead).Truncate(24 * time.Hour).Add(24 * time.Hour)
 	}
 	if start.IsZero() || end.IsZero() {
-		// An open range: the first and last day folders bound it.
+		// An open range: the first and last day folders bound it, and
+		// each folder is listed only over its own days.
+		e.spans = map[string][2]time.Time{}
 		var mu sync.Mutex
 		var first, last time.Time
 		g, gctx := errgroup.WithContext(e.ctx)
@@ -171,6 +174,9 @@ func (e *engine) plan() error {
 				}
 				mu.Lock()
 				defer mu.Unlock()
+				if ok {
+					e.spans[f] = [2]time.Time{a, b}
+				}
 				if ok && (first.IsZero() || a.Before(first)) {
 					first = a
 				}
@@ -219,7 +225,14 @@ func (e *engine) list(ws, we time.Time) ([]*digestInfo, map[string]keyname.Key, 
 		prefixes, days = []string{e.o.Prefix}, []time.Time{{}}
 	} else {
 		for _, f := range e.folders {
+			span, bounded := e.spans[f]
+			if e.spans != nil && !bounded {
+				continue // no day folders
+			}
 			for d := ws.Truncate(24 * time.Hour); d.Before(we); d = d.Add(24 * time.Hour) {
+				if bounded && (d.Before(span[0]) || d.After(span[1])) {
+					continue
+				}
 				prefixes, days = append(prefixes, ingest.DayFolder(f, d)), append(days, d)
 			}
 		}
