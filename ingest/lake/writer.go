@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -55,6 +56,7 @@ var ErrLocked = errors.New("lake locked")
 type Writer struct {
 	dir      string
 	opts     Options
+	doneMu   sync.RWMutex        // Done is called by the pipeline's workers
 	done     map[uint64]objState // committed objects by key hash
 	seen     *seenSets
 	batch    *batch
@@ -328,7 +330,9 @@ func recoverDir(root string, committed, replaced map[string]bool) error {
 // Done reports whether obj was committed before (same ETag and size),
 // unless it failed and RetryFailed is set.
 func (w *Writer) Done(obj ingest.Object) bool {
+	w.doneMu.RLock()
 	st, ok := w.done[objKey(obj.Bucket, obj.Key)]
+	w.doneMu.RUnlock()
 	if !ok || st.tag != objTag(obj.ETag, obj.Size) {
 		return false
 	}
@@ -503,9 +507,11 @@ func (w *Writer) wait() error {
 		return in.err
 	}
 	w.seen.thaw()
+	w.doneMu.Lock()
 	for _, f := range in.files {
 		w.done[objKey(f.Bucket, f.Key)] = objState{tag: objTag(f.ETag, f.Size), failed: f.Status != "ingested"}
 	}
+	w.doneMu.Unlock()
 	w.report.EventsWritten += in.written
 	w.report.ParquetFiles += int64(len(in.outputs))
 	for _, o := range in.outputs {
