@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trailscope/trailscope/ingest"
@@ -651,7 +650,8 @@ func writerOptions() []parquet.WriterOption {
 		blooms[i] = parquet.SplitBlockFilter(10, c...)
 	}
 	return []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.Compression(zstdPages),
+		parquet.PageBufferSize(pageBytes),
 		parquet.MaxRowsPerRowGroup(rowGroupRows),
 		parquet.CreatedBy("trailscope", "0.1", ""),
 		parquet.BloomFilters(blooms...),
