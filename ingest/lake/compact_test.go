@@ -282,3 +282,67 @@ func overlappingLake(t *testing.T, files, per int, lopts lake.Options) (corpus, 
 	ingestInto(t, src, lk, lopts, ingest.Options{})
 	return corpus, lk, total
 }
+
+// TestCompactionDuringIngest: partitions the run has moved past are
+// compacted in the background while ingest goes on (committed before
+// Close is called); at the end every partition is one sorted file and
+// every row is there once.
+func TestCompactionDuringIngest(t *testing.T) {
+	corpus, lk := t.TempDir(), t.TempDir()
+	total := makeCorpus(t, corpus, 800, 50) // 3.2 days of events: 4 partitions
+	src, _ := ingest.NewDirSource(corpus)
+	ctx := context.Background()
+	w, err := lake.Open(ctx, lk, lake.Options{BatchEvents: 1000, Compact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ingest.Run(ctx, src, w, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Before Close: a compaction of an early partition has committed (or
+	// does shortly: it was started during the run).
+	early := false
+	for deadline := time.Now().Add(60 * time.Second); !early && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ms, err := lake.ReadManifests(lk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			early = early || m.Kind == "compact"
+		}
+	}
+	if !early {
+		t.Error("no partition was compacted during the run")
+	}
+	rep, err := w.Close(ctx)
+	if err != nil || !rep.Balanced() || rep.EventsWritten != int64(total) {
+		t.Fatalf("close: %v; report %+v", err, rep)
+	}
+	if rep.Compaction == nil || rep.Compaction.FilesMerged == 0 || rep.CompactionError != "" {
+		t.Fatalf("compaction report %+v, error %q", rep.Compaction, rep.CompactionError)
+	}
+	rows := readLake(t, lk) // also checks each file is sorted by eventTime
+	ids, dups := eventIDs(rows)
+	if len(rows) != total || len(ids) != total || dups != 0 {
+		t.Fatalf("%d rows, %d distinct IDs, %d duplicates; want %d", len(rows), len(ids), dups, total)
+	}
+	// Every partition is one file, except one that got fewer than four
+	// small files (left until more arrive, as by any run).
+	perPart := map[string]int{}
+	for _, f := range parquetFiles(t, lk) {
+		perPart[f[:strings.LastIndexByte(f, '/')]]++
+	}
+	single := 0
+	for p, n := range perPart {
+		if n == 1 {
+			single++
+		} else if n >= 4 {
+			t.Errorf("%s: %d files left uncompacted", p, n)
+		}
+	}
+	if len(perPart) < 4 || single < len(perPart)-1 {
+		t.Fatalf("files per partition %v; want one file in all partitions but at most one", perPart)
+	}
+	parts := perPart
+	t.Logf("%d batches, %d partitions, compaction %+v", rep.Batches, len(parts), *rep.Compaction)
+}

@@ -64,7 +64,28 @@ type Writer struct {
 	started  time.Time
 	touched  map[string]bool // partition folders this run wrote
 	unlock   func()
+	// Background compaction (Options.Compact): lastTouch is the batch
+	// count when each partition was last written, compacted the batch
+	// count when it was last handed to a background compaction.
+	lastTouch map[string]int64
+	compacted map[string]int64
+	bg        *bgCompaction
 }
+
+// bgCompaction is a compaction of quiet partitions running while ingest
+// goes on (at most one at a time).
+type bgCompaction struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	rep    *CompactReport
+	err    error
+}
+
+// quietBatches: a partition no batch wrote for this many batches is
+// compacted in the background. Listings come in key order (account,
+// region, day), so the partitions of a folder the run has moved past get
+// no more rows; if one does, the later file is merged at the end.
+const quietBatches = 3
 
 // inflight is a batch committed by a background goroutine while the
 // next one fills. At most one is in flight.
@@ -145,7 +166,8 @@ func Open(ctx context.Context, dir string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{dir: dir, opts: opts, done: map[uint64]objState{}, started: opts.Now(), touched: map[string]bool{}, unlock: unlock}
+	w := &Writer{dir: dir, opts: opts, done: map[uint64]objState{}, started: opts.Now(), touched: map[string]bool{}, unlock: unlock,
+		lastTouch: map[string]int64{}, compacted: map[string]int64{}}
 	w.report.Lake = dir
 	w.report.SkipReasons = map[string]int64{}
 	w.report.Failures = []Failure{}
@@ -474,6 +496,7 @@ func (w *Writer) commit(ctx context.Context) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
+	w.compactQuiet(ctx)
 	b := w.batch
 	if len(b.files) == 0 {
 		return nil
@@ -513,11 +536,80 @@ func (w *Writer) wait() error {
 	w.doneMu.Unlock()
 	w.report.EventsWritten += in.written
 	w.report.ParquetFiles += int64(len(in.outputs))
+	w.report.Batches++
 	for _, o := range in.outputs {
 		w.touched[pathDir(o)] = true
+		w.lastTouch[pathDir(o)] = w.report.Batches
 	}
-	w.report.Batches++
 	return nil
+}
+
+// compactQuiet starts a background compaction of the partitions no batch
+// wrote for quietBatches batches, if none is running: it uses the CPU
+// that decoding and writing leave idle, so less is left for Close.
+func (w *Writer) compactQuiet(ctx context.Context) {
+	if !w.opts.Compact || w.bg != nil && !w.collect(false) {
+		return
+	}
+	var parts []string
+	for p, b := range w.lastTouch {
+		if w.report.Batches-b >= quietBatches && w.compacted[p] < b {
+			parts = append(parts, p)
+			w.compacted[p] = b
+		}
+	}
+	if len(parts) == 0 {
+		return
+	}
+	sort.Strings(parts)
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	bg := &bgCompaction{done: make(chan struct{}), cancel: cancel}
+	w.bg = bg
+	go func() {
+		defer close(bg.done)
+		bg.rep, bg.err = compact(bctx, w.dir, CompactOptions{TargetRows: w.opts.CompactRows, Partitions: parts, Now: w.opts.Now})
+	}()
+}
+
+// collect adds a finished background compaction to the report (waiting
+// for it if wait); false if it is still running.
+func (w *Writer) collect(wait bool) bool {
+	bg := w.bg
+	if bg == nil {
+		return true
+	}
+	if wait {
+		<-bg.done
+	} else {
+		select {
+		case <-bg.done:
+		default:
+			return false
+		}
+	}
+	w.bg = nil
+	bg.cancel()
+	w.addCompaction(bg.rep, bg.err)
+	return true
+}
+
+func (w *Writer) addCompaction(rep *CompactReport, err error) {
+	if err != nil && w.report.CompactionError == "" {
+		w.report.CompactionError = err.Error()
+	}
+	if rep == nil {
+		return
+	}
+	if w.report.Compaction == nil {
+		w.report.Compaction = &CompactReport{}
+	}
+	c := w.report.Compaction
+	c.Partitions += rep.Partitions
+	c.FilesMerged += rep.FilesMerged
+	c.FilesWritten += rep.FilesWritten
+	c.Rows += rep.Rows
+	c.Foreign = append(c.Foreign, rep.Foreign...)
+	c.Seconds += rep.Seconds
 }
 
 // writeBatch writes one batch's Parquet files, its seen-ID files and, last,
@@ -588,6 +680,7 @@ func (w *Writer) Close(ctx context.Context) (*Report, error) {
 	if werr := w.wait(); err == nil {
 		err = werr
 	}
+	w.collect(true)
 	if err == nil && w.opts.Compact {
 		parts := make([]string, 0, len(w.touched))
 		for p := range w.touched {
@@ -595,11 +688,7 @@ func (w *Writer) Close(ctx context.Context) (*Report, error) {
 		}
 		// Every batch is committed: a failed (or interrupted) compaction
 		// leaves a complete lake, so it is reported, not fatal.
-		crep, cerr := compact(ctx, w.dir, CompactOptions{TargetRows: w.opts.CompactRows, Partitions: parts, Crowded: true, Progress: w.opts.CompactProgress, Now: w.opts.Now})
-		w.report.Compaction = crep
-		if cerr != nil {
-			w.report.CompactionError = cerr.Error()
-		}
+		w.addCompaction(compact(ctx, w.dir, CompactOptions{TargetRows: w.opts.CompactRows, Partitions: parts, Crowded: true, Progress: w.opts.CompactProgress, Now: w.opts.Now}))
 	}
 	w.report.Duration = w.opts.Now().Sub(w.started)
 	w.report.Seconds = w.report.Duration.Seconds()
@@ -615,6 +704,10 @@ func (w *Writer) Close(ctx context.Context) (*Report, error) {
 // are not counted as written; a re-run reads their objects again.
 func (w *Writer) Abort() *Report {
 	defer w.release()
+	if w.bg != nil {
+		w.bg.cancel() // a compaction not committed yet leaves nothing behind
+		w.collect(true)
+	}
 	w.wait() // a batch already in flight may still commit; its files are then done
 	w.seen.abort()
 	w.batch = newBatch()
