@@ -8,9 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -47,6 +51,9 @@ type CompactOptions struct {
 	// Progress, if set, is called after each partition with the number of
 	// partitions done and the total.
 	Progress func(done, total int)
+	// Parallel is how many partitions are merged at once (default: one
+	// per core; a merge holds ~20 MB of heap and keeps one core busy).
+	Parallel int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -125,6 +132,9 @@ func compact(ctx context.Context, dir string, opts CompactOptions) (*CompactRepo
 	if opts.TargetRows <= 0 {
 		opts.TargetRows = DefaultCompactRows
 	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = runtime.GOMAXPROCS(0)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -155,18 +165,38 @@ func compact(ctx context.Context, dir string, opts CompactOptions) (*CompactRepo
 	}
 	sort.Strings(names)
 	names = dedupSorted(names)
-	for i, p := range names {
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		if err := compactPartition(ctx, dir, parts[p], opts, rep); err != nil {
-			return rep, fmt.Errorf("compact %s: %w", p, err)
-		}
-		rep.Partitions++
-		if opts.Progress != nil {
-			opts.Progress(i+1, len(names))
-		}
+	var mu sync.Mutex
+	done := 0
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(opts.Parallel, 1))
+	for _, p := range names {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			prep := &CompactReport{}
+			err := compactPartition(gctx, dir, parts[p], opts, prep)
+			mu.Lock()
+			defer mu.Unlock()
+			rep.FilesMerged += prep.FilesMerged
+			rep.FilesWritten += prep.FilesWritten
+			rep.Rows += prep.Rows
+			rep.Foreign = append(rep.Foreign, prep.Foreign...)
+			if err != nil {
+				return fmt.Errorf("compact %s: %w", p, err)
+			}
+			rep.Partitions++
+			done++
+			if opts.Progress != nil {
+				opts.Progress(done, len(names))
+			}
+			return nil
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return rep, err
+	}
+	sort.Strings(rep.Foreign)
 	rep.Seconds = opts.Now().Sub(start).Seconds()
 	return rep, nil
 }

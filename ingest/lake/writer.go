@@ -567,7 +567,7 @@ func (w *Writer) compactQuiet(ctx context.Context) {
 	w.bg = bg
 	go func() {
 		defer close(bg.done)
-		bg.rep, bg.err = compact(bctx, w.dir, CompactOptions{TargetRows: w.opts.CompactRows, Partitions: parts, Now: w.opts.Now})
+		bg.rep, bg.err = compact(bctx, w.dir, CompactOptions{TargetRows: w.opts.CompactRows, Partitions: parts, Parallel: 1, Now: w.opts.Now})
 	}()
 }
 
