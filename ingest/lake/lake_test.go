@@ -473,3 +473,38 @@ func killTrials(t *testing.T, mode string, trials int) {
 		t.Logf("trial %d: %d kills, %d rows, %d files", trial, kills, len(rows), len(files))
 	}
 }
+
+// TestLonePartitionWrittenInHalves: a batch holding one large partition
+// is written as two files (its sorted rows cut in half); both are
+// committed by the batch's manifest and survive the next Open, while the
+// second half of an uncommitted batch is removed like any orphan.
+func TestLonePartitionWrittenInHalves(t *testing.T) {
+	corpus, lk := t.TempDir(), t.TempDir()
+	total := makeCorpus(t, corpus, 40, 500) // 20,000 events over ~2 days
+	src, _ := ingest.NewDirSource(corpus)
+	rep := ingestInto(t, src, lk, lake.Options{BatchEvents: 9000}, ingest.Options{})
+	halves := 0
+	for _, f := range parquetFiles(t, lk) {
+		if strings.HasSuffix(f, ".1.parquet") {
+			halves++
+		}
+	}
+	if halves == 0 || rep.ParquetFiles != int64(len(parquetFiles(t, lk))) {
+		t.Fatalf("%d second halves among %d files (report: %d)", halves, len(parquetFiles(t, lk)), rep.ParquetFiles)
+	}
+	orphan := filepath.Join(lk, "events", "account=111122223333", "region=us-east-1", "event_date=2024-05-01", "part-20990101T000000000000Z-deadbeef.1.parquet")
+	os.WriteFile(orphan, []byte("half written"), 0o644)
+	w, err := lake.Open(context.Background(), lk, lake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Abort()
+	if _, err := os.Stat(orphan); err == nil {
+		t.Error("an uncommitted second half survived Open")
+	}
+	rows := readLake(t, lk) // also checks each file is sorted
+	ids, dups := eventIDs(rows)
+	if len(rows) != total || len(ids) != total || dups != 0 {
+		t.Fatalf("%d rows, %d IDs, %d duplicates; want %d", len(rows), len(ids), dups, total)
+	}
+}

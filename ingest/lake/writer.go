@@ -320,11 +320,28 @@ func ReadManifest(path string) (*Manifest, error) {
 	return &m, nil
 }
 
-// batchOf extracts the batch name from "part-BATCH.parquet" or "BATCH.ids".
+// batchOf extracts the batch name from "part-BATCH.parquet",
+// "part-BATCH.1.parquet" (a partition's second half) or "BATCH.ids".
 func batchOf(name string) string {
 	name = strings.TrimSuffix(name, ".tmp")
 	name = strings.TrimSuffix(strings.TrimSuffix(name, ".parquet"), ".ids")
+	name = strings.TrimSuffix(name, ".1")
 	return strings.TrimPrefix(name, "part-")
+}
+
+// splitRows: a batch's lone partition with at least this many rows is
+// written as two files at once.
+const splitRows = 8192
+
+// sortEvents puts a partition's rows in the lake's order: eventTime, then
+// eventID.
+func sortEvents(rows []*ingest.Event) {
+	slices.SortStableFunc(rows, func(x, y *ingest.Event) int {
+		if c := x.EventTime.Compare(y.EventTime); c != 0 {
+			return c
+		}
+		return strings.Compare(x.EventID, y.EventID)
+	})
 }
 
 // recoverDir deletes files of uncommitted batches, temp files, and files
@@ -624,28 +641,45 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 		a, c := keys[i], keys[j]
 		return a.account+"/"+a.region+"/"+a.date < c.account+"/"+c.region+"/"+c.date
 	})
-	// Partitions are written in parallel (two at a time: decoding goes on
-	// meanwhile), each sorted by eventTime.
-	outputs := make([]string, len(keys))
+	// Each partition is sorted by eventTime, then written; two files are
+	// written at a time. A batch is usually one partition (listings come
+	// in account, region, day order), which would keep one core busy
+	// writing while the other decodes: a lone large partition is written
+	// as two files, each half of its sorted rows, at once.
+	type piece struct {
+		part       partKey
+		rows       []*ingest.Event
+		rel        string
+		sortedPart bool // rows is the whole partition (sort it first)
+	}
+	var pieces []piece
+	for _, k := range keys {
+		folder := filepath.Join("events", "account="+k.account, "region="+k.region, "event_date="+k.date)
+		rows := b.parts[k]
+		if len(keys) == 1 && len(rows) >= splitRows {
+			sortEvents(rows)
+			half := len(rows) / 2
+			pieces = append(pieces, piece{k, rows[:half], filepath.Join(folder, "part-"+name+".parquet"), false},
+				piece{k, rows[half:], filepath.Join(folder, "part-"+name+".1.parquet"), false})
+			continue
+		}
+		pieces = append(pieces, piece{k, rows, filepath.Join(folder, "part-"+name+".parquet"), true})
+	}
+	outputs := make([]string, len(pieces))
 	var g errgroup.Group
 	g.SetLimit(2)
-	for i, k := range keys {
+	for i, p := range pieces {
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			rows := b.parts[k]
-			slices.SortStableFunc(rows, func(x, y *ingest.Event) int {
-				if c := x.EventTime.Compare(y.EventTime); c != 0 {
-					return c
-				}
-				return strings.Compare(x.EventID, y.EventID)
-			})
-			rel := filepath.Join("events", "account="+k.account, "region="+k.region, "event_date="+k.date, "part-"+name+".parquet")
-			if err := writeParquet(filepath.Join(dir, rel), rows); err != nil {
-				return fmt.Errorf("write %s: %w", rel, err)
+			if p.sortedPart {
+				sortEvents(p.rows)
 			}
-			outputs[i] = filepath.ToSlash(rel)
+			if err := writeParquet(filepath.Join(dir, p.rel), p.rows); err != nil {
+				return fmt.Errorf("write %s: %w", p.rel, err)
+			}
+			outputs[i] = filepath.ToSlash(p.rel)
 			return nil
 		})
 	}
