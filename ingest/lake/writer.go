@@ -788,12 +788,10 @@ func writerOptions() []parquet.WriterOption {
 func writeParquet(path string, rows []*ingest.Event) error {
 	return writeFileSynced(path, func(f *os.File) error {
 		pw := parquet.NewGenericWriter[*ingest.Event](f, writerOptions()...)
-		for len(rows) > 0 {
-			n := min(len(rows), 4096)
-			if _, err := pw.Write(rows[:n]); err != nil {
-				return err
-			}
-			rows = rows[n:]
+		// One call for all rows: parquet-go's per-call, per-column set-up
+		// (null bitmaps from a pool) is paid once, not every 4,096 rows.
+		if _, err := pw.Write(rows); err != nil {
+			return err
 		}
 		return pw.Close()
 	})
