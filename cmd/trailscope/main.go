@@ -13,10 +13,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -119,6 +121,7 @@ type globalFlags struct {
 	endpointURL string
 	quiet       bool
 	cpuProfile  string
+	heapProfile string
 }
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -140,7 +143,13 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress output")
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (performance debugging)")
 	pf.MarkHidden("cpuprofile")
+	pf.StringVar(&g.heapProfile, "heapprofile", "", "write a heap profile taken when the heap in use peaks (performance debugging)")
+	pf.MarkHidden("heapprofile")
 	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if g.heapProfile != "" {
+			stop := peakHeapProfile(g.heapProfile)
+			cobra.OnFinalize(stop)
+		}
 		if g.cpuProfile == "" {
 			return nil
 		}
@@ -158,4 +167,33 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		root.AddCommand(c)
 	}
 	return root
+}
+
+// peakHeapProfile samples the heap twice a second and keeps, in path, the
+// profile of the moment the most heap was in use; stop ends it.
+func peakHeapProfile(path string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var peak uint64
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse <= peak {
+				continue
+			}
+			peak = ms.HeapInuse
+			if f, err := os.Create(path); err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
