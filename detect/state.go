@@ -64,7 +64,10 @@ func (s *State) Save(path string) error {
 
 // pending returns the manifests of committed batches not yet examined.
 func (s *State) pending(lakeDir string) ([]*lake.Manifest, error) {
-	paths, err := filepath.Glob(filepath.Join(lakeDir, "_state", "manifest", "*.json"))
+	ms, err := lake.ReadManifests(lakeDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // nothing ingested yet
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -73,11 +76,7 @@ func (s *State) pending(lakeDir string) ([]*lake.Manifest, error) {
 		done[b] = true
 	}
 	var out []*lake.Manifest
-	for _, p := range paths {
-		m, err := lake.ReadManifest(p)
-		if err != nil {
-			return nil, err
-		}
+	for _, m := range ms {
 		if !done[m.Batch] {
 			out = append(out, m)
 		}
