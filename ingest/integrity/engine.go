@@ -102,8 +102,30 @@ func Stream(ctx context.Context, src ingest.Source, o Options, emit func([]FileR
 	if err := e.plan(); err != nil {
 		return nil, err
 	}
-	for i, w := range e.windows {
-		if err := e.step(w[0], w[1], i == len(e.windows)-1); err != nil {
+	// One window is prepared (listed, digests checked) ahead of the one
+	// being settled.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	prep := func(i int) <-chan *window {
+		ch := make(chan *window, 1)
+		go func() { ch <- e.prepare(pctx, e.windows[i][0], e.windows[i][1]) }()
+		return ch
+	}
+	var next <-chan *window
+	if len(e.windows) > 0 {
+		next = prep(0)
+	}
+	for i := range e.windows {
+		w := <-next
+		next = nil
+		if i+1 < len(e.windows) && w.err == nil {
+			next = prep(i + 1)
+		}
+		if err := e.step(w, i == len(e.windows)-1); err != nil {
+			if next != nil {
+				cancel()
+				<-next // let it finish before returning
+			}
 			return nil, err
 		}
 	}
@@ -218,7 +240,7 @@ func (e *engine) plan() error {
 // belongs to the window its time falls in, or, if its time is not its
 // folder's day (a misplaced file), to the window holding the folder's
 // midnight.
-func (e *engine) list(ws, we time.Time) ([]*digestInfo, map[string]keyname.Key, error) {
+func (e *engine) list(ctx context.Context, ws, we time.Time) ([]*digestInfo, map[string]keyname.Key, error) {
 	var prefixes []string
 	var days []time.Time
 	if e.flat {
@@ -240,7 +262,7 @@ func (e *engine) list(ws, we time.Time) ([]*digestInfo, map[string]keyname.Key, 
 	var mu sync.Mutex
 	var digs []*digestInfo
 	logs := map[string]keyname.Key{}
-	g, gctx := errgroup.WithContext(e.ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.o.Workers)
 	for i, p := range prefixes {
 		day := days[i]
@@ -289,6 +311,7 @@ func (e *engine) keys(digs []*digestInfo) error {
 		return nil
 	}
 	windows := map[string][2]time.Time{}
+	e.kr.mu.RLock()
 	for _, di := range digs {
 		region := di.k.Region
 		if _, done := e.kr.region[region]; done || e.kr.errs[region] != nil {
@@ -307,41 +330,64 @@ func (e *engine) keys(digs []*digestInfo) error {
 		}
 		windows[region] = w
 	}
+	e.kr.mu.RUnlock()
 	for region, w := range windows {
 		ks, err := e.o.KeyProvider.PublicKeys(e.ctx, region, w[0], w[1])
-		if err != nil {
-			if e.ctx.Err() != nil {
-				return e.ctx.Err()
-			}
-			e.kr.errs[region] = err
-			continue
+		if err != nil && e.ctx.Err() != nil {
+			return e.ctx.Err()
 		}
-		e.kr.region[region] = NewKeySet(ks...)
+		e.kr.mu.Lock()
+		if err != nil {
+			e.kr.errs[region] = err
+		} else {
+			e.kr.region[region] = NewKeySet(ks...)
+		}
+		e.kr.mu.Unlock()
 	}
 	return nil
 }
 
-// step verifies one window; final settles everything left.
-func (e *engine) step(ws, we time.Time, final bool) error {
-	digs, logs, err := e.list(ws, we)
-	if err != nil {
-		return err
+// window is one step's listing, its digests already read and checked on
+// their own (signature, hash, format); links and logs are the step's.
+type window struct {
+	start, end time.Time
+	digs       []*digestInfo
+	logs       map[string]keyname.Key
+	err        error
+}
+
+// prepare lists a window and checks its digests. Stream runs it for the
+// next window while the current one's logs are hashed, so the listing
+// and digest round trips of one day overlap the log reads of the day
+// before.
+func (e *engine) prepare(ctx context.Context, ws, we time.Time) *window {
+	w := &window{start: ws, end: we}
+	w.digs, w.logs, w.err = e.list(ctx, ws, we)
+	if w.err == nil {
+		w.err = e.keys(w.digs)
 	}
-	if err := e.keys(digs); err != nil {
-		return err
+	if w.err != nil {
+		return w
 	}
-	g, gctx := errgroup.WithContext(e.ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.o.Workers)
-	for _, di := range digs {
+	for _, di := range w.digs {
 		g.Go(func() error {
 			checkDigest(gctx, e.pc, e.src, di, e.kr, e.o.Compat)
 			return nil
 		})
 	}
 	g.Wait()
-	if err := e.ctx.Err(); err != nil {
-		return err
+	w.err = ctx.Err()
+	return w
+}
+
+// step verifies one window; final settles everything left.
+func (e *engine) step(w *window, final bool) error {
+	if w.err != nil {
+		return w.err
 	}
+	digs, logs, we := w.digs, w.logs, w.end
 	var out, decided []FileResult // decided: digests not valid and missing ones, final now
 	byChain := map[chainKey][]*digestInfo{}
 	for _, di := range digs {

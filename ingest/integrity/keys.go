@@ -13,6 +13,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -253,9 +254,17 @@ func fmtTime(t *time.Time) string {
 
 // keyRing holds the offline keys and each region's online keys.
 type keyRing struct {
+	mu      sync.RWMutex // the next window's digests are checked while keys may be added
 	offline KeySet
 	region  map[string]KeySet
 	errs    map[string]error // a region whose keys could not be fetched
+}
+
+// err is the error that kept region's keys from being fetched, if any.
+func (kr *keyRing) err(region string) error {
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
+	return kr.errs[region]
 }
 
 // lookup finds the key with fingerprint fp for a digest delivered in
@@ -263,6 +272,8 @@ type keyRing struct {
 // that region or no region.
 func (kr *keyRing) lookup(region, fp string) (PublicKey, bool) {
 	fp = strings.ToLower(fp)
+	kr.mu.RLock()
+	defer kr.mu.RUnlock()
 	if k, ok := kr.region[region][fp]; ok {
 		return k, true
 	}

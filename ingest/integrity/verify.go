@@ -278,7 +278,7 @@ func checkDigest(ctx context.Context, p *pacer, src ingest.Source, di *digestInf
 	k, ok := kr.lookup(di.k.Region, d.DigestPublicKeyFingerprint)
 	if !ok {
 		why := ""
-		if err := kr.errs[di.k.Region]; err != nil {
+		if err := kr.err(di.k.Region); err != nil {
 			bad(Error, fmt.Sprintf("public keys of %s unavailable: %v", di.k.Region, err), "")
 			return
 		}
