@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -158,8 +157,7 @@ type engine struct {
 	late     map[logChain]time.Time     // newest log given up on after its chain's newest digest
 	open     map[string]*digestInfo     // valid digests waiting for their logs
 	bad      []FileResult               // digests not valid, which may cover unsettled logs
-	frontier time.Time                  // logs delivered before it are settled
-	started  bool
+	frontier time.Time                  // logs delivered before it are settled (zero: none yet)
 }
 
 // plan finds the folders and cuts the range into windows.
@@ -194,15 +192,16 @@ func (e *engine) plan() error {
 				if err != nil {
 					return fmt.Errorf("listing %s: %w", f, err)
 				}
+				if !ok {
+					return nil
+				}
 				mu.Lock()
 				defer mu.Unlock()
-				if ok {
-					e.spans[f] = [2]time.Time{a, b}
-				}
-				if ok && (first.IsZero() || a.Before(first)) {
+				e.spans[f] = [2]time.Time{a, b}
+				if first.IsZero() || a.Before(first) {
 					first = a
 				}
-				if ok && b.After(last) {
+				if b.After(last) {
 					last = b
 				}
 				return nil
@@ -350,10 +349,10 @@ func (e *engine) keys(digs []*digestInfo) error {
 // window is one step's listing, its digests already read and checked on
 // their own (signature, hash, format); links and logs are the step's.
 type window struct {
-	start, end time.Time
-	digs       []*digestInfo
-	logs       map[string]keyname.Key
-	err        error
+	end  time.Time
+	digs []*digestInfo
+	logs map[string]keyname.Key
+	err  error
 }
 
 // prepare lists a window and checks its digests. Stream runs it for the
@@ -361,7 +360,7 @@ type window struct {
 // and digest round trips of one day overlap the log reads of the day
 // before.
 func (e *engine) prepare(ctx context.Context, ws, we time.Time) *window {
-	w := &window{start: ws, end: we}
+	w := &window{end: we}
 	w.digs, w.logs, w.err = e.list(ctx, ws, we)
 	if w.err == nil {
 		w.err = e.keys(w.digs)
@@ -405,10 +404,10 @@ func (e *engine) step(w *window, final bool) error {
 		list := byChain[ck]
 		sort.Slice(list, func(i, j int) bool { return list[i].k.Time.Before(list[j].k.Time) })
 		e.res.Chains[ck.acct+"/"+ck.region] += len(list)
-		window := slices.Concat(before[ck], list)
+		nearby := slices.Concat(before[ck], list)
 		prev := e.prev[ck]
 		for _, di := range list {
-			missing := linkChecks(e.src.Bucket(), di, prev, window, e.o.Compat)
+			missing := linkChecks(e.src.Bucket(), di, prev, nearby, e.o.Compat)
 			decided = append(decided, missing...)
 			if prev != nil {
 				di.res.older = prev.k.Time
@@ -473,7 +472,7 @@ func (e *engine) step(w *window, final bool) error {
 		}
 	}
 	e.bad = keep
-	e.frontier, e.started = frontier, true
+	e.frontier = frontier
 	sort.SliceStable(out, func(i, j int) bool { // a stable order: digests, then logs, by key
 		a, b := out[i], out[j]
 		if a.Kind != b.Kind {
@@ -508,7 +507,7 @@ func (e *engine) addListings(di *digestInfo) {
 		if k, err := keyname.Parse(lf.S3Object); err == nil {
 			t = k.Time
 		}
-		if e.started && t.Before(e.frontier) {
+		if t.Before(e.frontier) {
 			continue
 		}
 		cur, ok := e.listed[lf.S3Object]
@@ -583,7 +582,7 @@ func (e *engine) settle(frontier time.Time, final bool) []FileResult {
 		delete(e.pending, key)
 	}
 	for key, k := range e.pending {
-		if !k.Time.Before(frontier) && !final {
+		if !k.Time.Before(frontier) { // (frontier is never when final)
 			continue
 		}
 		if fr, ok := e.classify(key, k, frontier, final); ok {
@@ -660,6 +659,6 @@ func (e *engine) tails() []FileResult {
 			Reason: fmt.Sprintf("the newest digests are missing: logs were delivered until %s but the chain ends at %s", last.Format(time.RFC3339), end.Format(time.RFC3339)),
 			Start:  end, End: last})
 	}
-	sort.Slice(out, func(i, j int) bool { return strings.Compare(out[i].Key, out[j].Key) < 0 })
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }

@@ -15,7 +15,7 @@ func (r *Result) ExitCode() int {
 	if r.Counts[Invalid]+r.Counts[Missing]+r.Counts[Unreferenced] > 0 {
 		return 1
 	}
-	if r.Counts[Error]+r.Counts[Unverified] > 0 || r.Total == 0 && len(r.Files) == 0 {
+	if r.Counts[Error]+r.Counts[Unverified] > 0 || r.Total == 0 {
 		return 2
 	}
 	return 0
@@ -36,9 +36,6 @@ func (r *Result) WriteAWSCLI(w, errw io.Writer, trailARN string, start, end time
 func (r *Result) write(wr Writer) error {
 	if err := wr.Write(r.Files); err != nil {
 		return err
-	}
-	if r.Total == 0 {
-		r.Total = len(r.Files)
 	}
 	return wr.Close(r)
 }
