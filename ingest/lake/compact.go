@@ -68,6 +68,16 @@ type CompactReport struct {
 	Seconds      float64  `json:"seconds"`
 }
 
+// add sums o into r.
+func (r *CompactReport) add(o *CompactReport) {
+	r.Partitions += o.Partitions
+	r.FilesMerged += o.FilesMerged
+	r.FilesWritten += o.FilesWritten
+	r.Rows += o.Rows
+	r.Foreign = append(r.Foreign, o.Foreign...)
+	r.Seconds += o.Seconds
+}
+
 // DefaultCompactRows is CompactOptions.TargetRows' default.
 const DefaultCompactRows = 1_000_000
 
@@ -166,9 +176,8 @@ func compact(ctx context.Context, dir string, opts CompactOptions) (*CompactRepo
 	sort.Strings(names)
 	names = dedupSorted(names)
 	var mu sync.Mutex
-	done := 0
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(opts.Parallel, 1))
+	g.SetLimit(opts.Parallel)
 	for _, p := range names {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
@@ -178,17 +187,13 @@ func compact(ctx context.Context, dir string, opts CompactOptions) (*CompactRepo
 			err := compactPartition(gctx, dir, parts[p], opts, prep)
 			mu.Lock()
 			defer mu.Unlock()
-			rep.FilesMerged += prep.FilesMerged
-			rep.FilesWritten += prep.FilesWritten
-			rep.Rows += prep.Rows
-			rep.Foreign = append(rep.Foreign, prep.Foreign...)
+			rep.add(prep)
 			if err != nil {
 				return fmt.Errorf("compact %s: %w", p, err)
 			}
 			rep.Partitions++
-			done++
 			if opts.Progress != nil {
-				opts.Progress(done, len(names))
+				opts.Progress(rep.Partitions, len(names))
 			}
 			return nil
 		})

@@ -62,11 +62,10 @@ type Writer struct {
 	inflight *inflight // the batch being committed in the background, if any
 	report   Report
 	started  time.Time
-	touched  map[string]bool // partition folders this run wrote
 	unlock   func()
-	// Background compaction (Options.Compact): lastTouch is the batch
-	// count when each partition was last written, compacted the batch
-	// count when it was last handed to a background compaction.
+	// lastTouch: the partition folders this run wrote, each with the
+	// batch count when it was last written; compacted: the batch count
+	// when a partition was last handed to a background compaction.
 	lastTouch map[string]int64
 	compacted map[string]int64
 	bg        *bgCompaction
@@ -166,7 +165,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{dir: dir, opts: opts, done: map[uint64]objState{}, started: opts.Now(), touched: map[string]bool{}, unlock: unlock,
+	w := &Writer{dir: dir, opts: opts, done: map[uint64]objState{}, started: opts.Now(), unlock: unlock,
 		lastTouch: map[string]int64{}, compacted: map[string]int64{}}
 	w.report.Lake = dir
 	w.report.SkipReasons = map[string]int64{}
@@ -555,7 +554,6 @@ func (w *Writer) wait() error {
 	w.report.ParquetFiles += int64(len(in.outputs))
 	w.report.Batches++
 	for _, o := range in.outputs {
-		w.touched[pathDir(o)] = true
 		w.lastTouch[pathDir(o)] = w.report.Batches
 	}
 	return nil
@@ -565,7 +563,7 @@ func (w *Writer) wait() error {
 // wrote for quietBatches batches, if none is running: it uses the CPU
 // that decoding and writing leave idle, so less is left for Close.
 func (w *Writer) compactQuiet(ctx context.Context) {
-	if !w.opts.Compact || w.bg != nil && !w.collect(false) {
+	if !w.opts.Compact || !w.collect(false) {
 		return
 	}
 	var parts []string
@@ -620,13 +618,7 @@ func (w *Writer) addCompaction(rep *CompactReport, err error) {
 	if w.report.Compaction == nil {
 		w.report.Compaction = &CompactReport{}
 	}
-	c := w.report.Compaction
-	c.Partitions += rep.Partitions
-	c.FilesMerged += rep.FilesMerged
-	c.FilesWritten += rep.FilesWritten
-	c.Rows += rep.Rows
-	c.Foreign = append(c.Foreign, rep.Foreign...)
-	c.Seconds += rep.Seconds
+	w.report.Compaction.add(rep)
 }
 
 // writeBatch writes one batch's Parquet files, its seen-ID files and, last,
@@ -647,10 +639,9 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 	// writing while the other decodes: a lone large partition is written
 	// as two files, each half of its sorted rows, at once.
 	type piece struct {
-		part       partKey
-		rows       []*ingest.Event
-		rel        string
-		sortedPart bool // rows is the whole partition (sort it first)
+		rows      []*ingest.Event
+		rel       string
+		sortFirst bool // rows is a whole partition, not sorted yet
 	}
 	var pieces []piece
 	for _, k := range keys {
@@ -659,11 +650,11 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 		if len(keys) == 1 && len(rows) >= splitRows {
 			sortEvents(rows)
 			half := len(rows) / 2
-			pieces = append(pieces, piece{k, rows[:half], filepath.Join(folder, "part-"+name+".parquet"), false},
-				piece{k, rows[half:], filepath.Join(folder, "part-"+name+".1.parquet"), false})
+			pieces = append(pieces, piece{rows[:half], filepath.Join(folder, "part-"+name+".parquet"), false},
+				piece{rows[half:], filepath.Join(folder, "part-"+name+".1.parquet"), false})
 			continue
 		}
-		pieces = append(pieces, piece{k, rows, filepath.Join(folder, "part-"+name+".parquet"), true})
+		pieces = append(pieces, piece{rows, filepath.Join(folder, "part-"+name+".parquet"), true})
 	}
 	outputs := make([]string, len(pieces))
 	var g errgroup.Group
@@ -673,7 +664,7 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if p.sortedPart {
+			if p.sortFirst {
 				sortEvents(p.rows)
 			}
 			if err := writeParquet(filepath.Join(dir, p.rel), p.rows); err != nil {
@@ -716,8 +707,8 @@ func (w *Writer) Close(ctx context.Context) (*Report, error) {
 	}
 	w.collect(true)
 	if err == nil && w.opts.Compact {
-		parts := make([]string, 0, len(w.touched))
-		for p := range w.touched {
+		parts := make([]string, 0, len(w.lastTouch))
+		for p := range w.lastTouch { // the partitions this run wrote
 			parts = append(parts, p)
 		}
 		// Every batch is committed: a failed (or interrupted) compaction
