@@ -414,14 +414,7 @@ func windowsAgree(t *testing.T, src ingest.Source, opts integrity.Options, got *
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := func(r *integrity.Result) string {
-		var out []string
-		for _, f := range r.Files {
-			out = append(out, f.Kind+" "+f.Key+" "+string(f.Status)+" "+f.CLI+" "+f.Reason)
-		}
-		sort.Strings(out)
-		return strings.Join(out, "\n  ")
-	}
+	full := func(r *integrity.Result) string { return strings.Join(verdictLines(r, true), "\n  ") }
 	var awscli = func(r *integrity.Result) string {
 		var out, errw bytes.Buffer
 		r.WriteAWSCLI(&out, &errw, "arn:aws:cloudtrail:us-east-1:123456789012:trail/trail", t0, t0.Add(24*time.Hour))
@@ -508,16 +501,23 @@ func checkCase(t *testing.T, which string, m *mini, res *integrity.Result, want 
 	}
 }
 
-func verdictDiff(a, b *integrity.Result) string {
-	lines := func(r *integrity.Result) []string {
-		var out []string
-		for _, f := range r.Files {
-			out = append(out, f.Kind+" "+f.Key+" "+string(f.Status)+" "+f.CLI)
+// verdictLines is one sorted line per file: kind, key, status, the CLI's
+// text and, with reasons, the reason.
+func verdictLines(r *integrity.Result, reasons bool) []string {
+	var out []string
+	for _, f := range r.Files {
+		l := f.Kind + " " + f.Key + " " + string(f.Status) + " " + f.CLI
+		if reasons {
+			l += " " + f.Reason
 		}
-		sort.Strings(out)
-		return out
+		out = append(out, l)
 	}
-	x, y := lines(a), lines(b)
+	sort.Strings(out)
+	return out
+}
+
+func verdictDiff(a, b *integrity.Result) string {
+	x, y := verdictLines(a, false), verdictLines(b, false)
 	if strings.Join(x, "\n") == strings.Join(y, "\n") {
 		return ""
 	}

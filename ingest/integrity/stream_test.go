@@ -78,14 +78,7 @@ func TestChainsWithDifferentSpans(t *testing.T) {
 		}
 		total += len(res.Logs) + len(res.Digests)
 	}
-	src, err := ingest.NewDirSource(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := integrity.Verify(context.Background(), src, integrity.Options{Keys: keys(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := verifyDir(t, dir)
 	seen := map[string]bool{}
 	for _, f := range res.Files {
 		if seen[f.Key] {
