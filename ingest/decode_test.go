@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/gzip"
 )
 
 type inventory struct {
@@ -29,11 +31,10 @@ func decodeAll(t *testing.T, path string) (names map[string]int, n int, rejected
 		t.Fatal(err)
 	}
 	defer f.Close()
-	plain, release, err := plainReader(f, DefaultMaxDecompressedBytes)
+	plain, err := plainReader(f, DefaultMaxDecompressedBytes)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	defer release()
 	d := NewDecoder(plain, 0)
 	names = map[string]int{}
 	for {
@@ -98,5 +99,35 @@ func TestDecodeRealEvents(t *testing.T) {
 	}
 	if files < 90 {
 		t.Fatalf("inventory lists %d files; want the whole corpus", files)
+	}
+}
+
+// TestCorruptObjectErrorForgetsThePreviousObject: a corrupt object fails
+// with the same error whatever object was inflated before it (a pooled
+// inflater kept the previous stream's Huffman tables).
+func TestCorruptObjectErrorForgetsThePreviousObject(t *testing.T) {
+	corrupt := []byte("\x1f\x8b\x08\x00000000$\x01\x00\x00\x00\xcda\xc61\xb9X\xdfA\xbb\xd28\xd7yC0!0-%P\xd2, 7Z0000X?%0\xe1\xbbw y\x01 0Z:0\xe67\xd28\xd687Y\xea0")
+	read := func(b []byte) error {
+		plain, err := plainReader(bytes.NewReader(b), DefaultMaxDecompressedBytes)
+		if err == nil {
+			_, err = io.Copy(io.Discard, plain)
+		}
+		return err
+	}
+	alone := read(corrupt)
+	if !errors.Is(alone, ErrCorrupt) {
+		t.Fatalf("corrupt object: %v; want ErrCorrupt", alone)
+	}
+	var good bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&good, gzip.BestCompression)
+	zw.Write(bytes.Repeat([]byte(`{"Records":[]} `), 500))
+	zw.Close()
+	for i := 0; i < 8; i++ {
+		if err := read(good.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if after := read(corrupt); after.Error() != alone.Error() {
+			t.Fatalf("after a good object: %v; alone: %v", after, alone)
+		}
 	}
 }

@@ -397,11 +397,10 @@ func decodeObject(ctx context.Context, src Source, res *FileResult, d *Decoder, 
 		}
 		return &FileError{Op: op, Key: key, Err: err}
 	}
-	plain, release, err := plainReader(countingReader{body, &read, &srcErr, &srcEOF}, opts.MaxDecompressedBytes)
+	plain, err := plainReader(countingReader{body, &read, &srcErr, &srcEOF}, opts.MaxDecompressedBytes)
 	if err != nil {
 		return nil, fail("decode", err)
 	}
-	defer release()
 	if opts.Tee != nil {
 		if w := opts.Tee(res.Object); w != nil {
 			plain = io.TeeReader(plain, w)

@@ -215,3 +215,27 @@ func FuzzHashLog(f *testing.F) {
 		}
 	})
 }
+
+// corruptDeflate is a gzip header and a corrupt deflate stream (found by
+// FuzzHashLog): an inflater that kept the Huffman tables of the stream it
+// read before failed on it with another error.
+var corruptDeflate = []byte("\x1f\x8b\x08\x00000000$\x01\x00\x00\x00\xcda\xc61\xb9X\xdfA\xbb\xd28\xd7yC0!0-%P\xd2, 7Z0000X?%0\xe1\xbbw y\x01 0Z:0\xe67\xd28\xd687Y\xea0")
+
+// TestHashLogForgetsThePreviousLog: the verdict on a log does not depend
+// on the logs hashed before it.
+func TestHashLogForgetsThePreviousLog(t *testing.T) {
+	_, alone := HashLog(bytes.NewReader(corruptDeflate))
+	var good bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&good, gzip.BestCompression)
+	zw.Write([]byte(strings.Repeat("a log file's records, ", 500)))
+	zw.Close()
+	for i := 0; i < 8; i++ { // every pooled hasher has read a good log
+		if _, err := HashLog(bytes.NewReader(good.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+		_, after := HashLog(bytes.NewReader(corruptDeflate))
+		if fmt.Sprint(after) != fmt.Sprint(alone) {
+			t.Fatalf("after a good log: %v; alone: %v", after, alone)
+		}
+	}
+}
