@@ -30,6 +30,17 @@
 // seen-ID sets are kept per event date, because copies of one event share
 // its eventTime. Every event is counted as written, duplicate or rejected.
 //
+// # Encoding
+//
+// Batches are written by the package's own Parquet encoder (encode.go),
+// which shreds []*ingest.Event row by row into per-column pages (parquet-go's
+// reflective writer spent most of ingest's CPU there). Its files are the
+// ones parquet-go writes for ingest.Event: the same schema elements (taken
+// from parquet-go's schema of the type), data pages v2, dictionary or
+// DELTA_LENGTH_BYTE_ARRAY strings, zstd pages, statistics, the page index,
+// and Bloom filters; TestEncoderMatchesParquetGo holds it to that.
+// Compaction reads and merges with parquet-go.
+//
 // # Compaction
 //
 // Compact (and Writer.Close with Options.Compact) merges a partition's

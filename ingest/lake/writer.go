@@ -778,13 +778,15 @@ func writerOptions() []parquet.WriterOption {
 
 func writeParquet(path string, rows []*ingest.Event) error {
 	return writeFileSynced(path, func(f *os.File) error {
-		pw := parquet.NewGenericWriter[*ingest.Event](f, writerOptions()...)
-		// One call for all rows: parquet-go's per-call, per-column set-up
-		// (null bitmaps from a pool) is paid once, not every 4,096 rows.
-		if _, err := pw.Write(rows); err != nil {
+		ew, err := newEventWriter(f)
+		if err != nil {
 			return err
 		}
-		return pw.Close()
+		defer ew.release()
+		if err := ew.writeEvents(rows); err != nil {
+			return err
+		}
+		return ew.close()
 	})
 }
 

@@ -1,0 +1,1008 @@
+package lake
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/bits"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/bloom"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/trailscope/trailscope/ingest"
+)
+
+// This file is the lake's Parquet encoder: it writes []*ingest.Event
+// straight into column chunks. parquet-go's reflective writer spent most
+// of ingest's CPU shredding optional and nested fields value by value
+// (null bitmaps, per-value dictionary hashing, column buffers); here each
+// leaf column is one pass over the rows with a typed accessor.
+//
+// The files are plain Parquet, the same as parquet-go writes for
+// ingest.Event: the schema elements are taken from parquet-go's own schema
+// of the type (so readers, compaction's schema check and docs/schema.md
+// see no difference), data pages v2 with RLE levels, PLAIN or dictionary
+// (RLE_DICTIONARY) values, zstd pages, chunk statistics with type-defined
+// column order, and split-block Bloom filters on bloomColumns.
+// TestEncoderMatchesParquetGo checks the equivalence.
+
+// leaf is one leaf column of the event schema and how to read it from an
+// event.
+type leaf struct {
+	path           []string
+	typ            format.Type
+	maxDef, maxRep int
+	dict, bloom    bool
+	// One of these reads the value and its definition level (the value
+	// is meaningful only when def == maxDef).
+	str func(*ingest.Event) (string, uint8)
+	i64 func(*ingest.Event) (int64, uint8)
+	bl  func(*ingest.Event) (bool, uint8)
+	// res reads a field of a resources element (the list column).
+	res func(*ingest.Resource) string
+}
+
+func s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// defStr gives a string's definition level below `above` present optional
+// ancestors: an empty string is NULL.
+func defStr(v string, above uint8) (string, uint8) {
+	if v == "" {
+		return "", above
+	}
+	return v, above + 1
+}
+
+func flag(b *bool) (bool, uint8) {
+	if b == nil {
+		return false, 0
+	}
+	return *b, 1
+}
+
+func topStr(f func(*ingest.Event) string) func(*ingest.Event) (string, uint8) {
+	return func(e *ingest.Event) (string, uint8) { return defStr(f(e), 0) }
+}
+
+func topJSON(f func(*ingest.Event) []byte) func(*ingest.Event) (string, uint8) {
+	return func(e *ingest.Event) (string, uint8) { return defStr(s(f(e)), 0) }
+}
+
+func uiStr(f func(*ingest.UserIdentity) string) func(*ingest.Event) (string, uint8) {
+	return func(e *ingest.Event) (string, uint8) {
+		if e.UserIdentity == nil {
+			return "", 0
+		}
+		return defStr(f(e.UserIdentity), 1)
+	}
+}
+
+// uiGroup reads a field of a group under userIdentity (onBehalfOf,
+// sessionContext).
+func uiGroup[G any](group func(*ingest.UserIdentity) *G, f func(*G) string) func(*ingest.Event) (string, uint8) {
+	return func(e *ingest.Event) (string, uint8) {
+		if e.UserIdentity == nil {
+			return "", 0
+		}
+		g := group(e.UserIdentity)
+		if g == nil {
+			return "", 1
+		}
+		return defStr(f(g), 2)
+	}
+}
+
+func onBehalfOf(u *ingest.UserIdentity) *ingest.OnBehalfOf         { return u.OnBehalfOf }
+func sessionContext(u *ingest.UserIdentity) *ingest.SessionContext { return u.SessionContext }
+
+// scGroup reads a field of a group under sessionContext (sessionIssuer,
+// webIdFederationData, attributes).
+func scGroup[G any](group func(*ingest.SessionContext) *G, f func(*G) string) func(*ingest.Event) (string, uint8) {
+	return func(e *ingest.Event) (string, uint8) {
+		switch {
+		case e.UserIdentity == nil:
+			return "", 0
+		case e.UserIdentity.SessionContext == nil:
+			return "", 1
+		}
+		g := group(e.UserIdentity.SessionContext)
+		if g == nil {
+			return "", 2
+		}
+		return defStr(f(g), 3)
+	}
+}
+
+func tlsStr(f func(*ingest.TLSDetails) string) func(*ingest.Event) (string, uint8) {
+	return func(e *ingest.Event) (string, uint8) {
+		if e.TLSDetails == nil {
+			return "", 0
+		}
+		return defStr(f(e.TLSDetails), 1)
+	}
+}
+
+func issuer(c *ingest.SessionContext) *ingest.SessionIssuer           { return c.SessionIssuer }
+func webID(c *ingest.SessionContext) *ingest.WebIDFederationData      { return c.WebIDFederationData }
+func sessionAttrs(c *ingest.SessionContext) *ingest.SessionAttributes { return c.Attributes }
+
+// accessors reads every leaf of ingest.Event, by dotted path.
+var accessors = map[string]leaf{
+	"eventVersion": {str: topStr(func(e *ingest.Event) string { return e.EventVersion })},
+	"eventTime": {i64: func(e *ingest.Event) (int64, uint8) {
+		if e.EventTime.IsZero() {
+			return 0, 0
+		}
+		return e.EventTime.UnixMilli(), 1
+	}},
+	"eventSource":                  {str: topStr(func(e *ingest.Event) string { return e.EventSource })},
+	"eventName":                    {str: topStr(func(e *ingest.Event) string { return e.EventName })},
+	"awsRegion":                    {str: topStr(func(e *ingest.Event) string { return e.AWSRegion })},
+	"sourceIPAddress":              {str: topStr(func(e *ingest.Event) string { return e.SourceIPAddress })},
+	"userAgent":                    {str: topStr(func(e *ingest.Event) string { return e.UserAgent })},
+	"errorCode":                    {str: topStr(func(e *ingest.Event) string { return e.ErrorCode })},
+	"errorMessage":                 {str: topStr(func(e *ingest.Event) string { return e.ErrorMessage })},
+	"requestID":                    {str: topStr(func(e *ingest.Event) string { return e.RequestID })},
+	"eventID":                      {str: topStr(func(e *ingest.Event) string { return e.EventID })},
+	"readOnly":                     {bl: func(e *ingest.Event) (bool, uint8) { return flag(e.ReadOnly) }},
+	"eventType":                    {str: topStr(func(e *ingest.Event) string { return e.EventType })},
+	"apiVersion":                   {str: topStr(func(e *ingest.Event) string { return e.APIVersion })},
+	"managementEvent":              {bl: func(e *ingest.Event) (bool, uint8) { return flag(e.ManagementEvent) }},
+	"recipientAccountId":           {str: topStr(func(e *ingest.Event) string { return e.RecipientAccountID })},
+	"sharedEventID":                {str: topStr(func(e *ingest.Event) string { return e.SharedEventID })},
+	"vpcEndpointId":                {str: topStr(func(e *ingest.Event) string { return e.VPCEndpointID })},
+	"vpcEndpointAccountId":         {str: topStr(func(e *ingest.Event) string { return e.VPCEndpointAccountID })},
+	"eventCategory":                {str: topStr(func(e *ingest.Event) string { return e.EventCategory })},
+	"sessionCredentialFromConsole": {str: topStr(func(e *ingest.Event) string { return e.SessionCredentialFromConsole })},
+
+	"userIdentity.type":                        {str: uiStr(func(u *ingest.UserIdentity) string { return u.Type })},
+	"userIdentity.principalId":                 {str: uiStr(func(u *ingest.UserIdentity) string { return u.PrincipalID })},
+	"userIdentity.arn":                         {str: uiStr(func(u *ingest.UserIdentity) string { return u.ARN })},
+	"userIdentity.accountId":                   {str: uiStr(func(u *ingest.UserIdentity) string { return u.AccountID })},
+	"userIdentity.accessKeyId":                 {str: uiStr(func(u *ingest.UserIdentity) string { return u.AccessKeyID })},
+	"userIdentity.userName":                    {str: uiStr(func(u *ingest.UserIdentity) string { return u.UserName })},
+	"userIdentity.invokedBy":                   {str: uiStr(func(u *ingest.UserIdentity) string { return u.InvokedBy })},
+	"userIdentity.identityProvider":            {str: uiStr(func(u *ingest.UserIdentity) string { return u.IdentityProvider })},
+	"userIdentity.credentialId":                {str: uiStr(func(u *ingest.UserIdentity) string { return u.CredentialID })},
+	"userIdentity.onBehalfOf.userId":           {str: uiGroup(onBehalfOf, func(o *ingest.OnBehalfOf) string { return o.UserID })},
+	"userIdentity.onBehalfOf.identityStoreArn": {str: uiGroup(onBehalfOf, func(o *ingest.OnBehalfOf) string { return o.IdentityStoreARN })},
+
+	"userIdentity.sessionContext.sessionIssuer.type":        {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.Type })},
+	"userIdentity.sessionContext.sessionIssuer.principalId": {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.PrincipalID })},
+	"userIdentity.sessionContext.sessionIssuer.arn":         {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.ARN })},
+	"userIdentity.sessionContext.sessionIssuer.accountId":   {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.AccountID })},
+	"userIdentity.sessionContext.sessionIssuer.userName":    {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.UserName })},
+	"userIdentity.sessionContext.webIdFederationData.federatedProvider": {str: scGroup(webID, func(w *ingest.WebIDFederationData) string {
+		return w.FederatedProvider
+	})},
+	"userIdentity.sessionContext.webIdFederationData.attributes": {str: scGroup(webID, func(w *ingest.WebIDFederationData) string {
+		return s(w.Attributes)
+	})},
+	"userIdentity.sessionContext.attributes.creationDate": {str: scGroup(sessionAttrs, func(a *ingest.SessionAttributes) string {
+		return a.CreationDate
+	})},
+	"userIdentity.sessionContext.attributes.mfaAuthenticated": {str: scGroup(sessionAttrs, func(a *ingest.SessionAttributes) string {
+		return a.MFAAuthenticated
+	})},
+	"userIdentity.sessionContext.sourceIdentity":  {str: uiGroup(sessionContext, func(c *ingest.SessionContext) string { return c.SourceIdentity })},
+	"userIdentity.sessionContext.ec2RoleDelivery": {str: uiGroup(sessionContext, func(c *ingest.SessionContext) string { return c.EC2RoleDelivery })},
+	"userIdentity.sessionContext.assumedRoot":     {str: uiGroup(sessionContext, func(c *ingest.SessionContext) string { return c.AssumedRoot })},
+
+	"tlsDetails.tlsVersion":               {str: tlsStr(func(t *ingest.TLSDetails) string { return t.TLSVersion })},
+	"tlsDetails.cipherSuite":              {str: tlsStr(func(t *ingest.TLSDetails) string { return t.CipherSuite })},
+	"tlsDetails.clientProvidedHostHeader": {str: tlsStr(func(t *ingest.TLSDetails) string { return t.ClientProvidedHostHeader })},
+
+	"resources.list.element.ARN":       {res: func(r *ingest.Resource) string { return r.ARN }},
+	"resources.list.element.accountId": {res: func(r *ingest.Resource) string { return r.AccountID }},
+	"resources.list.element.type":      {res: func(r *ingest.Resource) string { return r.Type }},
+
+	"requestParameters":   {str: topJSON(func(e *ingest.Event) []byte { return e.RequestParameters })},
+	"responseElements":    {str: topJSON(func(e *ingest.Event) []byte { return e.ResponseElements })},
+	"additionalEventData": {str: topJSON(func(e *ingest.Event) []byte { return e.AdditionalEventData })},
+	"serviceEventDetails": {str: topJSON(func(e *ingest.Event) []byte { return e.ServiceEventDetails })},
+	"addendum":            {str: topJSON(func(e *ingest.Event) []byte { return e.Addendum })},
+	"edgeDeviceDetails":   {str: topJSON(func(e *ingest.Event) []byte { return e.EdgeDeviceDetails })},
+	"insightDetails":      {str: topJSON(func(e *ingest.Event) []byte { return e.InsightDetails })},
+	"extraFields":         {str: topJSON(func(e *ingest.Event) []byte { return e.ExtraFields })},
+	"source_bucket":       {str: topStr(func(e *ingest.Event) string { return e.SourceBucket })},
+	"source_key":          {str: topStr(func(e *ingest.Event) string { return e.SourceKey })},
+	"record_index":        {i64: func(e *ingest.Event) (int64, uint8) { return e.RecordIndex, 0 }},
+}
+
+// fileTemplate is what every file shares: the schema elements, column
+// orders, format version and created-by of parquet-go's writer for
+// ingest.Event, and the leaves in column order.
+type fileTemplate struct {
+	meta   format.FileMetaData
+	leaves []leaf
+}
+
+var template = sync.OnceValues(buildTemplate)
+
+func buildTemplate() (*fileTemplate, error) {
+	// An empty file written by parquet-go holds the exact schema elements.
+	var buf bytes.Buffer
+	pw := parquet.NewGenericWriter[*ingest.Event](&buf, parquet.CreatedBy("trailscope", "0.1", ""))
+	if err := pw.Close(); err != nil {
+		return nil, err
+	}
+	pf, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		return nil, err
+	}
+	t := &fileTemplate{}
+	md := pf.Metadata()
+	t.meta.Version = md.Version
+	t.meta.Schema = md.Schema
+	t.meta.CreatedBy = md.CreatedBy
+	t.meta.ColumnOrders = md.ColumnOrders
+	blooms := map[string]bool{}
+	for _, p := range bloomColumns {
+		blooms[strings.Join(p, ".")] = true
+	}
+	for _, path := range eventSchema.Columns() {
+		key := strings.Join(path, ".")
+		l, ok := accessors[key]
+		if !ok {
+			return nil, fmt.Errorf("lake encoder: no accessor for column %s", key)
+		}
+		lc, _ := eventSchema.Lookup(path...)
+		l.path = path
+		switch {
+		case l.i64 != nil:
+			l.typ = format.Int64
+		case l.bl != nil:
+			l.typ = format.Boolean
+		default:
+			l.typ = format.ByteArray
+		}
+		l.maxDef, l.maxRep = lc.MaxDefinitionLevel, lc.MaxRepetitionLevel
+		// The struct's `dict` tags choose the dictionary columns, as for
+		// parquet-go's writer (so compaction can copy pages verbatim).
+		enc := lc.Node.Encoding()
+		l.dict = enc != nil && enc.Encoding() == format.RLEDictionary
+		l.bloom = blooms[key]
+		t.leaves = append(t.leaves, l)
+	}
+	if len(t.leaves) != len(accessors) {
+		return nil, fmt.Errorf("lake encoder: %d accessors for %d columns", len(accessors), len(t.leaves))
+	}
+	if len(t.meta.ColumnOrders) != len(t.leaves) {
+		t.meta.ColumnOrders = make([]format.ColumnOrder, len(t.leaves))
+		for i := range t.meta.ColumnOrders {
+			t.meta.ColumnOrders[i].Value = &format.TypeDefinedOrder{}
+		}
+	}
+	return t, nil
+}
+
+// statBytes: byte-array minimums and maximums in statistics and the page
+// index are cut to this length (a shorter minimum is still a lower bound;
+// a cut maximum has its last byte raised, so it stays an upper bound).
+const statBytes = 64
+
+// eventWriter writes a Parquet file of events, a row group at a time.
+// Its memory is small and does not grow with the row group: each column's
+// pages are compressed as soon as they fill.
+//
+// Besides the data, each file carries what parquet-go's writer puts in
+// its own files, so that compaction (parquet-go's merge) can cut sorted
+// runs at page boundaries and copy whole column chunks without decoding
+// them: page statistics, the page index (column and offset indexes),
+// encoding statistics, and Bloom filters sized by the chunk's value count.
+type eventWriter struct {
+	t       *fileTemplate
+	w       *bufio.Writer
+	off     int64
+	groups  []format.RowGroup
+	indexes [][]chunkIndex // per row group, per column
+	rows    int64
+	proto   thrift.CompactProtocol
+	cols    []colBuf
+	levels  []byte // a page's encoded levels
+	vals    []byte // a page's values, before compression
+	comp    []byte
+}
+
+// chunkIndex is a column chunk's page index.
+type chunkIndex struct {
+	ci format.ColumnIndex
+	oi format.OffsetIndex
+}
+
+// colBuf is one leaf column's chunk of the row group being written,
+// gathered row by row: its levels, the current page's values, and the
+// pages already encoded. It holds no pointers into the events.
+type colBuf struct {
+	l          *leaf
+	defs, reps []uint8 // the chunk's levels
+	n          int     // the chunk's values (non-null)
+	rows       int     // rows begun
+	// The current page: byte arrays as lengths and bytes (DELTA_LENGTH_
+	// BYTE_ARRAY), int64 PLAIN, booleans a byte each.
+	plain   []byte
+	lens    []int32
+	pageLv  int    // level entry where the current page starts
+	pageVi  int    // value where it starts
+	pageRow int    // row where it starts
+	pages   []byte // encoded pages (headers, levels, compressed values)
+	uncomp  int64  // their uncompressed size, headers included
+	index   chunkIndex
+	nData   int // data pages
+	// Dictionary columns: the chunk's indices and distinct values (owned),
+	// and where pages start (level entry, value, row).
+	dict      map[string]int32
+	dictVals  []string
+	dictBytes int
+	idx       []int32
+	cuts      [][3]int
+	pagePlain int // PLAIN size of the current page's values
+	// Statistics of the current page and of the chunk; Bloom hashes.
+	page, chunk bounds
+	hashes      []uint64
+}
+
+// bounds are the least and greatest values seen (int64 and booleans in
+// lo, hi; byte arrays in min, max).
+type bounds struct {
+	set      bool
+	lo, hi   int64
+	min, max []byte
+}
+
+func (b *bounds) int(v int64) {
+	if !b.set {
+		b.lo, b.hi, b.set = v, v, true
+		return
+	}
+	b.lo, b.hi = min(b.lo, v), max(b.hi, v)
+}
+
+func (b *bounds) str(v string) {
+	switch {
+	case !b.set:
+		b.min, b.max, b.set = append(b.min[:0], v...), append(b.max[:0], v...), true
+	case v < s(b.min):
+		b.min = append(b.min[:0], v...)
+	case v > s(b.max):
+		b.max = append(b.max[:0], v...)
+	}
+}
+
+// widen makes b cover o.
+func (b *bounds) widen(o *bounds, typ format.Type) {
+	if !o.set {
+		return
+	}
+	if typ != format.ByteArray {
+		b.int(o.lo)
+		b.int(o.hi)
+		return
+	}
+	b.str(s(o.min))
+	b.str(s(o.max))
+}
+
+// encode returns the bounds as Parquet statistics values.
+func (b *bounds) encode(typ format.Type) (lo, hi []byte) {
+	switch typ {
+	case format.Int64:
+		return binary.LittleEndian.AppendUint64(nil, uint64(b.lo)), binary.LittleEndian.AppendUint64(nil, uint64(b.hi))
+	case format.Boolean:
+		return []byte{byte(b.lo)}, []byte{byte(b.hi)}
+	}
+	return cutMin(b.min), cutMax(b.max)
+}
+
+func cutMin(v []byte) []byte { return bytes.Clone(v[:min(len(v), statBytes)]) }
+
+func cutMax(v []byte) []byte {
+	if len(v) <= statBytes {
+		return bytes.Clone(v)
+	}
+	out := bytes.Clone(v[:statBytes])
+	for i := len(out) - 1; i >= 0; i-- {
+		if out[i] < 0xff {
+			out[i]++
+			return out[:i+1]
+		}
+	}
+	return bytes.Clone(v) // all 0xff: no shorter upper bound
+}
+
+// writers keeps eventWriters (and their buffers) for the next file.
+var writers sync.Pool
+
+// newEventWriter starts a file on w; release gives the writer back once
+// the file is closed.
+func newEventWriter(w io.Writer) (*eventWriter, error) {
+	if ew, _ := writers.Get().(*eventWriter); ew != nil {
+		ew.w.Reset(w)
+		ew.off, ew.groups, ew.indexes, ew.rows = 0, nil, nil, 0
+		return ew, ew.write([]byte("PAR1"))
+	}
+	t, err := template()
+	if err != nil {
+		return nil, err
+	}
+	ew := &eventWriter{t: t, w: bufio.NewWriterSize(w, 256<<10), cols: make([]colBuf, len(t.leaves))}
+	for i := range ew.cols {
+		c := &ew.cols[i]
+		c.l = &t.leaves[i]
+		if c.l.dict {
+			c.dict = map[string]int32{}
+		}
+	}
+	return ew, ew.write([]byte("PAR1"))
+}
+
+func (ew *eventWriter) release() {
+	ew.w.Reset(nil)
+	writers.Put(ew)
+}
+
+func (ew *eventWriter) write(b []byte) error {
+	n, err := ew.w.Write(b)
+	ew.off += int64(n)
+	return err
+}
+
+// writeEvents writes rows as row groups of at most rowGroupRows rows.
+func (ew *eventWriter) writeEvents(rows []*ingest.Event) error {
+	for len(rows) > 0 {
+		n := min(len(rows), rowGroupRows)
+		if err := ew.writeRowGroup(rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func (ew *eventWriter) writeRowGroup(rows []*ingest.Event) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	for i := range ew.cols {
+		ew.cols[i].reset()
+	}
+	// Row by row: each event is read once, while it is in cache.
+	for _, e := range rows {
+		for i := range ew.cols {
+			ew.cols[i].add(ew, e)
+		}
+	}
+	rg := format.RowGroup{NumRows: int64(len(rows)), FileOffset: ew.off, Ordinal: int16(len(ew.groups))}
+	idx := make([]chunkIndex, len(ew.cols))
+	for i := range ew.cols {
+		c := &ew.cols[i]
+		cc, err := ew.writeChunk(c)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", strings.Join(c.l.path, "."), err)
+		}
+		rg.TotalByteSize += cc.MetaData.TotalUncompressedSize
+		rg.TotalCompressedSize += cc.MetaData.TotalCompressedSize
+		rg.Columns = append(rg.Columns, cc)
+		idx[i] = c.index
+	}
+	// The Bloom filters follow the row group's column chunks. They are
+	// sized by the chunk's value count, nulls included, as parquet-go's.
+	for i := range ew.cols {
+		c := &ew.cols[i]
+		if !c.l.bloom || len(c.hashes) == 0 {
+			continue
+		}
+		f := make(bloom.SplitBlockFilter, max(1, bloom.NumSplitBlocksOf(int64(len(c.defs)), 10)))
+		f.InsertBulk(c.hashes)
+		h := format.BloomFilterHeader{NumBytes: int32(len(f.Bytes()))}
+		h.Algorithm.Value = &format.SplitBlockAlgorithm{}
+		h.Hash.Value = &format.XxHash{}
+		h.Compression.Value = &format.BloomFilterUncompressed{}
+		hb, err := thrift.Marshal(&ew.proto, &h)
+		if err != nil {
+			return err
+		}
+		md := &rg.Columns[i].MetaData
+		md.BloomFilterOffset = ew.off
+		if err := ew.write(hb); err != nil {
+			return err
+		}
+		if err := ew.write(f.Bytes()); err != nil {
+			return err
+		}
+		md.BloomFilterLength = int32(ew.off - md.BloomFilterOffset)
+	}
+	ew.groups = append(ew.groups, rg)
+	ew.indexes = append(ew.indexes, idx)
+	ew.rows += int64(len(rows))
+	return nil
+}
+
+func (c *colBuf) reset() {
+	c.defs, c.reps, c.plain, c.lens, c.pages, c.idx, c.cuts, c.hashes = c.defs[:0], c.reps[:0], c.plain[:0], c.lens[:0], c.pages[:0], c.idx[:0], c.cuts[:0], c.hashes[:0]
+	c.n, c.rows, c.pageLv, c.pageVi, c.pageRow, c.pagePlain, c.uncomp, c.nData = 0, 0, 0, 0, 0, 0, 0, 0
+	c.page.set, c.chunk.set = false, false
+	c.index = chunkIndex{} // kept by the row group's index: not reused
+	if c.dict != nil {
+		clear(c.dict)
+		c.dictVals, c.dictBytes = c.dictVals[:0], 0
+	}
+}
+
+// pageSize is the current page's size in values.
+func (c *colBuf) pageSize() int { return len(c.plain) + 4*len(c.lens) }
+
+// add appends one row's entries.
+func (c *colBuf) add(ew *eventWriter, e *ingest.Event) {
+	// A page ends at a row start once it holds pageBytes of values.
+	if c.dict == nil {
+		if c.pageSize() >= pageBytes {
+			c.flushPage(ew, len(c.defs), c.n, c.rows)
+		}
+	} else if c.pagePlain >= pageBytes {
+		// Cut by the values' PLAIN size, not the indices': readers
+		// (parquet-go's merge among them) materialise a page's values.
+		c.cuts = append(c.cuts, [3]int{len(c.defs), c.n, c.rows})
+		c.pagePlain = 0
+	}
+	c.rows++
+	l := c.l
+	full := uint8(l.maxDef)
+	switch {
+	case l.res != nil:
+		// resources: optional LIST of a required element group with
+		// optional fields. An empty list is NULL, as parquet-go writes it.
+		if len(e.Resources) == 0 {
+			c.defs = append(c.defs, 0)
+			c.reps = append(c.reps, 0)
+			return
+		}
+		for j := range e.Resources {
+			var rep uint8
+			if j > 0 {
+				rep = 1
+			}
+			c.reps = append(c.reps, rep)
+			if v := l.res(&e.Resources[j]); v != "" {
+				c.defs = append(c.defs, full)
+				c.addString(v)
+			} else {
+				c.defs = append(c.defs, full-1)
+			}
+		}
+	case l.str != nil:
+		v, d := l.str(e)
+		c.defs = append(c.defs, d)
+		if d == full {
+			c.addString(v)
+		}
+	case l.i64 != nil:
+		v, d := l.i64(e)
+		c.defs = append(c.defs, d)
+		if d == full {
+			c.plain = binary.LittleEndian.AppendUint64(c.plain, uint64(v))
+			c.page.int(v)
+			c.n++
+		}
+	case l.bl != nil:
+		v, d := l.bl(e)
+		c.defs = append(c.defs, d)
+		if d == full {
+			c.plain = append(c.plain, b2u(v))
+			c.page.int(int64(b2u(v)))
+			c.n++
+		}
+	}
+}
+
+func (c *colBuf) addString(v string) {
+	c.n++
+	if c.l.bloom {
+		c.hashes = append(c.hashes, bloom.XXH64{}.Sum64(unsafe.Slice(unsafe.StringData(v), len(v))))
+	}
+	if c.dict != nil {
+		id, ok := c.dict[v]
+		if !ok {
+			v = strings.Clone(v) // the map's keys stay in cache, not in the events
+			id = int32(len(c.dictVals))
+			c.dict[v] = id
+			c.dictVals = append(c.dictVals, v)
+			c.dictBytes += 4 + len(v)
+		}
+		c.idx = append(c.idx, id)
+		c.pagePlain += 4 + len(v)
+		return
+	}
+	c.lens = append(c.lens, int32(len(v)))
+	c.plain = append(c.plain, v...)
+	c.page.str(v)
+}
+
+// flushPage encodes the level entries from the page start to lv and the
+// values to vi (the buffered values, or the dictionary indices) as a v2
+// data page; row is the row the next page starts at.
+func (c *colBuf) flushPage(ew *eventWriter, lv, vi, row int) {
+	if lv == c.pageLv {
+		return
+	}
+	l := c.l
+	ew.levels = ew.levels[:0]
+	repLen := 0
+	if l.maxRep > 0 {
+		ew.levels = appendHybrid(ew.levels, c.reps[c.pageLv:lv], uint(bits.Len8(uint8(l.maxRep))))
+		repLen = len(ew.levels)
+	}
+	if l.maxDef > 0 {
+		ew.levels = appendHybrid(ew.levels, c.defs[c.pageLv:lv], uint(bits.Len8(uint8(l.maxDef))))
+	}
+	vals := c.plain
+	enc := format.Plain
+	switch {
+	case c.dict != nil && len(c.idx) > 0:
+		enc = format.RLEDictionary
+		width := max(1, uint(bits.Len32(uint32(len(c.dictVals)-1))))
+		ew.vals = append(ew.vals[:0], byte(width))
+		ew.vals = appendHybrid(ew.vals, c.idx[c.pageVi:vi], width)
+		vals = ew.vals
+		for _, id := range c.idx[c.pageVi:vi] {
+			c.page.str(c.dictVals[id])
+		}
+	case l.typ == format.ByteArray:
+		enc = format.DeltaLengthByteArray
+		ew.vals = appendDeltaBinaryPacked(ew.vals[:0], c.lens)
+		ew.vals = append(ew.vals, c.plain...)
+		vals = ew.vals
+	case l.typ == format.Boolean:
+		ew.vals = ew.vals[:0]
+		for i := 0; i < len(vals); i += 8 {
+			var b byte
+			for j := i; j < min(i+8, len(vals)); j++ {
+				b |= vals[j] << (j - i)
+			}
+			ew.vals = append(ew.vals, b)
+		}
+		vals = ew.vals
+	}
+	dh := format.DataPageHeaderV2{
+		NumValues: int32(lv - c.pageLv), NumNulls: int32((lv - c.pageLv) - (vi - c.pageVi)), NumRows: int32(row - c.pageRow),
+		Encoding: enc, DefinitionLevelsByteLength: int32(len(ew.levels) - repLen), RepetitionLevelsByteLength: int32(repLen),
+		IsCompressed: thrift.New(true),
+	}
+	// Page statistics and the page index let readers skip pages, and let
+	// parquet-go's merge (compaction) cut sorted runs at pages.
+	dh.Statistics.NullCount = int64(dh.NumNulls)
+	ci := &c.index.ci
+	ci.NullPages = append(ci.NullPages, !c.page.set)
+	ci.NullCounts = append(ci.NullCounts, int64(dh.NumNulls))
+	if c.page.set {
+		dh.Statistics.MinValue, dh.Statistics.MaxValue = c.page.encode(l.typ)
+		ci.MinValues = append(ci.MinValues, dh.Statistics.MinValue)
+		ci.MaxValues = append(ci.MaxValues, dh.Statistics.MaxValue)
+	} else {
+		ci.MinValues = append(ci.MinValues, []byte{})
+		ci.MaxValues = append(ci.MaxValues, []byte{})
+	}
+	c.chunk.widen(&c.page, l.typ)
+	c.page.set = false
+	c.index.oi.PageLocations = append(c.index.oi.PageLocations, format.PageLocation{
+		Offset: int64(len(c.pages)), FirstRowIndex: int64(c.pageRow)})
+	h := format.PageHeader{Type: format.DataPageV2}
+	h.DataPageHeaderV2.Set(dh)
+	c.appendPage(ew, &h, ew.levels, vals)
+	loc := &c.index.oi.PageLocations[len(c.index.oi.PageLocations)-1]
+	loc.CompressedPageSize = int32(int64(len(c.pages)) - loc.Offset)
+	c.nData++
+	c.pageLv, c.pageVi, c.pageRow, c.plain, c.lens = lv, vi, row, c.plain[:0], c.lens[:0]
+}
+
+// appendPage compresses vals and appends the page (header, levels,
+// compressed values) to the chunk's pages.
+func (c *colBuf) appendPage(ew *eventWriter, h *format.PageHeader, levels, vals []byte) {
+	ew.comp, _ = zstdPages.Encode(ew.comp, vals)
+	h.UncompressedPageSize = int32(len(levels) + len(vals))
+	h.CompressedPageSize = int32(len(levels) + len(ew.comp))
+	hb, _ := thrift.Marshal(&ew.proto, h) // a PageHeader always marshals
+	c.uncomp += int64(len(hb)) + int64(h.UncompressedPageSize)
+	c.pages = append(c.pages, hb...)
+	c.pages = append(c.pages, levels...)
+	c.pages = append(c.pages, ew.comp...)
+}
+
+// writeChunk finishes a column chunk (for a dictionary column: the
+// dictionary page if it pays, then the data pages) and writes it.
+func (ew *eventWriter) writeChunk(c *colBuf) (format.ColumnChunk, error) {
+	l := c.l
+	start := ew.off
+	md := format.ColumnMetaData{Type: l.typ, PathInSchema: l.path, Codec: format.Zstd, NumValues: int64(len(c.defs))}
+	md.Statistics.NullCount = int64(len(c.defs) - c.n)
+	dataOff := 0
+	enc := format.Plain
+	if l.typ == format.ByteArray {
+		enc = format.DeltaLengthByteArray
+	}
+	switch {
+	case c.dict == nil || c.n == 0:
+		c.flushPage(ew, len(c.defs), c.n, c.rows)
+	case c.dictBytes*2 <= c.n*4+c.plainLen():
+		// The dictionary pays: values repeat.
+		enc = format.RLEDictionary
+		ew.vals = ew.vals[:0]
+		for _, v := range c.dictVals {
+			ew.vals = appendPlainString(ew.vals, v)
+		}
+		h := format.PageHeader{Type: format.DictionaryPage}
+		h.DictionaryPageHeader.Set(format.DictionaryPageHeader{NumValues: int32(len(c.dictVals)), Encoding: format.Plain})
+		c.appendPage(ew, &h, nil, ew.vals)
+		dataOff = len(c.pages)
+		md.DictionaryPageOffset = start
+		md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DictionaryPage, Encoding: format.Plain, Count: 1})
+		for _, cut := range append(c.cuts, [3]int{len(c.defs), c.n, c.rows}) {
+			c.flushPage(ew, cut[0], cut[1], cut[2])
+		}
+	default:
+		// Mostly distinct values: no dictionary, pages cut as for other
+		// columns.
+		c.undict(ew)
+	}
+	md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DataPageV2, Encoding: enc, Count: int32(c.nData)})
+	switch {
+	case enc == format.RLEDictionary:
+		md.Encoding = []format.Encoding{format.Plain, format.RLEDictionary}
+	default:
+		md.Encoding = []format.Encoding{enc}
+	}
+	if l.maxDef > 0 || l.maxRep > 0 {
+		md.Encoding = append(md.Encoding, format.RLE)
+	}
+	if c.chunk.set {
+		md.Statistics.MinValue, md.Statistics.MaxValue = c.chunk.encode(l.typ)
+	}
+	md.DataPageOffset = start + int64(dataOff)
+	md.TotalUncompressedSize = c.uncomp
+	for i := range c.index.oi.PageLocations {
+		c.index.oi.PageLocations[i].Offset += start
+	}
+	c.index.ci.BoundaryOrder = c.boundaryOrder()
+	if err := ew.write(c.pages); err != nil {
+		return format.ColumnChunk{}, err
+	}
+	md.TotalCompressedSize = ew.off - start
+	return format.ColumnChunk{FileOffset: start, MetaData: md}, nil
+}
+
+// boundaryOrder is ASCENDING when the pages' minimums and maximums never
+// decrease (a sorted column, eventTime above all).
+func (c *colBuf) boundaryOrder() format.BoundaryOrder {
+	ci := &c.index.ci
+	less := func(a, b []byte) bool {
+		if c.l.typ == format.Int64 {
+			return int64(binary.LittleEndian.Uint64(a)) < int64(binary.LittleEndian.Uint64(b))
+		}
+		return bytes.Compare(a, b) < 0
+	}
+	for i := 1; i < len(ci.NullPages); i++ {
+		if ci.NullPages[i] || ci.NullPages[i-1] {
+			return format.Unordered
+		}
+		if less(ci.MinValues[i], ci.MinValues[i-1]) || less(ci.MaxValues[i], ci.MaxValues[i-1]) {
+			return format.Unordered
+		}
+	}
+	return format.Ascending
+}
+
+// plainLen is the size the dictionary column's values would take PLAIN.
+func (c *colBuf) plainLen() int {
+	n := 0
+	for _, id := range c.idx {
+		n += len(c.dictVals[id])
+	}
+	return n
+}
+
+// undict writes a dictionary column's values without the dictionary.
+func (c *colBuf) undict(ew *eventWriter) {
+	idx := c.idx
+	c.idx = nil // flushPage writes the buffered values
+	defer func() { c.idx = idx[:0] }()
+	c.pageLv, c.pageVi, c.pageRow, c.plain, c.lens = 0, 0, 0, c.plain[:0], c.lens[:0]
+	full := uint8(c.l.maxDef)
+	vi, row := 0, 0
+	for lv, d := range c.defs {
+		if c.l.maxRep == 0 || c.reps[lv] == 0 {
+			if c.pageSize() >= pageBytes {
+				c.flushPage(ew, lv, vi, row)
+			}
+			row++
+		}
+		if d == full {
+			v := c.dictVals[idx[vi]]
+			c.lens = append(c.lens, int32(len(v)))
+			c.plain = append(c.plain, v...)
+			c.page.str(v)
+			vi++
+		}
+	}
+	c.flushPage(ew, len(c.defs), vi, row)
+}
+
+func b2u(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// close writes the page indexes (every column index, then every offset
+// index) and the footer.
+func (ew *eventWriter) close() error {
+	for _, offsetIndex := range []bool{false, true} {
+		for g := range ew.groups {
+			for i := range ew.groups[g].Columns {
+				var v any = &ew.indexes[g][i].ci
+				if offsetIndex {
+					v = &ew.indexes[g][i].oi
+				}
+				b, err := thrift.Marshal(&ew.proto, v)
+				if err != nil {
+					return err
+				}
+				cc := &ew.groups[g].Columns[i]
+				if offsetIndex {
+					cc.OffsetIndexOffset, cc.OffsetIndexLength = ew.off, int32(len(b))
+				} else {
+					cc.ColumnIndexOffset, cc.ColumnIndexLength = ew.off, int32(len(b))
+				}
+				if err := ew.write(b); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	fm := ew.t.meta
+	fm.NumRows = ew.rows
+	fm.RowGroups = ew.groups
+	b, err := thrift.Marshal(&ew.proto, &fm)
+	if err != nil {
+		return err
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(b)))
+	b = append(b, "PAR1"...)
+	if err := ew.write(b); err != nil {
+		return err
+	}
+	return ew.w.Flush()
+}
+
+func appendPlainString(dst []byte, v string) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(v)))
+	return append(dst, v...)
+}
+
+// appendHybrid appends vals in Parquet's RLE / bit-packing hybrid
+// encoding with the given bit width (no length prefix): runs of 8 or more
+// equal values as RLE runs, the rest bit-packed in groups of 8.
+func appendHybrid[T uint8 | int32](dst []byte, vals []T, width uint) []byte {
+	lit := 0 // start of the values not yet written
+	i := 0
+	for i < len(vals) {
+		j := i + 1
+		for j < len(vals) && vals[j] == vals[i] {
+			j++
+		}
+		if j-i < 8 {
+			i = j
+			continue
+		}
+		// A bit-packed run holds a multiple of 8 values: the literals
+		// before this run borrow from its start.
+		if pad := (i - lit) % 8; pad != 0 {
+			i += 8 - pad
+		}
+		if i > lit {
+			dst = appendBitPacked(dst, vals[lit:i], width)
+			lit = i
+		}
+		if j-i >= 8 {
+			dst = binary.AppendUvarint(dst, uint64(j-i)<<1)
+			v := uint32(vals[i])
+			for b := uint(0); b < width; b += 8 {
+				dst = append(dst, byte(v>>b))
+			}
+			lit = j
+		}
+		i = j
+	}
+	if lit < len(vals) {
+		dst = appendBitPacked(dst, vals[lit:], width)
+	}
+	return dst
+}
+
+// appendBitPacked writes vals as one bit-packed run, padded with zeros to
+// a multiple of 8 values.
+func appendBitPacked[T uint8 | int32](dst []byte, vals []T, width uint) []byte {
+	groups := (len(vals) + 7) / 8
+	dst = binary.AppendUvarint(dst, uint64(groups)<<1|1)
+	return packBits(dst, groups*8, width, func(k int) uint64 {
+		if k < len(vals) {
+			return uint64(uint32(vals[k]))
+		}
+		return 0
+	})
+}
+
+// packBits appends n values of width bits, least significant bit first.
+// width is at most 33 (deltas of int32s), so a value always fits beside
+// the fewer than 8 bits still pending.
+func packBits(dst []byte, n int, width uint, val func(int) uint64) []byte {
+	var acc uint64
+	var used uint
+	for k := range n {
+		v := val(k)
+		acc |= v << used
+		used += width
+		for used >= 8 {
+			dst = append(dst, byte(acc))
+			acc >>= 8
+			used -= 8
+		}
+	}
+	if used > 0 {
+		dst = append(dst, byte(acc))
+	}
+	return dst
+}
+
+// appendDeltaBinaryPacked appends vals in the DELTA_BINARY_PACKED
+// encoding: blocks of 128 deltas, 4 miniblocks of 32 each, every
+// miniblock bit-packed at its own width above the block's least delta.
+func appendDeltaBinaryPacked(dst []byte, vals []int32) []byte {
+	const blockSize, miniblocks, miniSize = 128, 4, 32
+	dst = binary.AppendUvarint(dst, blockSize)
+	dst = binary.AppendUvarint(dst, miniblocks)
+	dst = binary.AppendUvarint(dst, uint64(len(vals)))
+	first := int64(0)
+	if len(vals) > 0 {
+		first = int64(vals[0])
+	}
+	dst = binary.AppendVarint(dst, first) // zigzag
+	var deltas [blockSize]int64
+	for start := 1; start < len(vals); start += blockSize {
+		n := min(blockSize, len(vals)-start)
+		minD := int64(1<<63 - 1)
+		for i := range n {
+			deltas[i] = int64(vals[start+i]) - int64(vals[start+i-1])
+			minD = min(minD, deltas[i])
+		}
+		dst = binary.AppendVarint(dst, minD)
+		var widths [miniblocks]uint
+		for m := range miniblocks {
+			var or uint64
+			for i := m * miniSize; i < min(n, (m+1)*miniSize); i++ {
+				or |= uint64(deltas[i] - minD)
+			}
+			widths[m] = uint(bits.Len64(or))
+			dst = append(dst, byte(widths[m]))
+		}
+		for m := range miniblocks {
+			if m*miniSize >= n {
+				break // no body for miniblocks past the values
+			}
+			dst = packBits(dst, miniSize, widths[m], func(k int) uint64 {
+				if i := m*miniSize + k; i < n {
+					return uint64(deltas[i] - minD)
+				}
+				return 0
+			})
+		}
+	}
+	return dst
+}
