@@ -24,6 +24,12 @@
 // leaves the lake an uninterrupted run would have: objects whose batch
 // committed are skipped; the others are read again.
 //
+// A batch holds back, for the next one, its rows within half an hour of
+// their folder's latest delivery (later objects of the folder may hold
+// events as old), so a partition's batch files do not overlap in time.
+// An object is committed with the batch that writes its last rows; after
+// a crash its rows already written are duplicates to the re-run.
+//
 // Duplicate events (overlapping trails, re-delivered files, the same file
 // under two keys) are written once: an event's identity is its eventID
 // (or, for the old records without one, a hash of its bytes), and the

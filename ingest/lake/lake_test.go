@@ -348,7 +348,8 @@ func makeCorpus(t testing.TB, dir string, files, per int) int {
 			n++
 		}
 		body, _ := json.Marshal(map[string]any{"Records": recs})
-		day := base.Add(time.Duration(f*per) * 7 * time.Second)
+		// Delivered a minute after its last event, as CloudTrail does.
+		day := base.Add(time.Duration(f*per+per)*7*time.Second + time.Minute)
 		key := fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/%s/111122223333_CloudTrail_us-east-1_%s_%08d.json.gz",
 			day.Format("2006/01/02"), day.Format("20060102T1504Z"), f)
 		p := filepath.Join(dir, filepath.FromSlash(key))
@@ -506,5 +507,125 @@ func TestLonePartitionWrittenInHalves(t *testing.T) {
 	ids, dups := eventIDs(rows)
 	if len(rows) != total || len(ids) != total || dups != 0 {
 		t.Fatalf("%d rows, %d IDs, %d duplicates; want %d", len(rows), len(ids), dups, total)
+	}
+}
+
+// laggedCorpus writes files delivered every 5 minutes, each holding
+// events of the 15 minutes before its delivery (as CloudTrail's do), so
+// consecutive files overlap in time.
+func laggedCorpus(t *testing.T, dir string, files, per int) int {
+	t.Helper()
+	r := rand.New(rand.NewPCG(8, 9))
+	base := time.Date(2024, 5, 1, 22, 0, 0, 0, time.UTC)
+	for f := 0; f < files; f++ {
+		delivered := base.Add(time.Duration(f) * 5 * time.Minute)
+		var recs []string
+		for i := 0; i < per; i++ {
+			at := delivered.Add(-time.Duration(1+r.IntN(15*60)) * time.Second)
+			recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventTime":%q,"eventSource":"s3.amazonaws.com","eventName":"GetObject",`+
+				`"awsRegion":"us-east-1","eventID":"%08x-0000-4000-8000-%012x","recipientAccountId":"111122223333"}`, at.Format(time.RFC3339), f, i))
+		}
+		key := fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/%s/111122223333_CloudTrail_us-east-1_%s_%08d.json.gz",
+			delivered.Format("2006/01/02"), delivered.Format("20060102T1504Z"), f)
+		p := filepath.Join(dir, filepath.FromSlash(key))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, gz([]byte(`{"Records":[`+strings.Join(recs, ",")+`]}`)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files * per
+}
+
+// batchRanges returns, per partition folder, the eventTime range of each
+// Parquet file, ordered by the first event.
+func batchRanges(t *testing.T, lk string) map[string][][2]time.Time {
+	t.Helper()
+	out := map[string][][2]time.Time{}
+	for _, rel := range parquetFiles(t, lk) {
+		f := filepath.Join(lk, filepath.FromSlash(rel))
+		rows, err := parquet.ReadFile[ingest.Event](f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		out[filepath.Dir(f)] = append(out[filepath.Dir(f)], [2]time.Time{rows[0].EventTime, rows[len(rows)-1].EventTime})
+	}
+	for _, r := range out {
+		slices.SortFunc(r, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
+	}
+	return out
+}
+
+// TestHeldRowsMakeDisjointBatches: rows near a batch's latest delivery
+// wait for the next batch, so consecutive batch files of a partition do
+// not overlap in time (compaction then merges sorted runs, not rows), and
+// a run stopped between batches, with rows held, then run again, leaves
+// every event once and every object in the manifest once.
+func TestHeldRowsMakeDisjointBatches(t *testing.T) {
+	corpus := t.TempDir()
+	total := laggedCorpus(t, corpus, 120, 100) // half an hour holds ~650 events
+	src, _ := ingest.NewDirSource(corpus)
+
+	lk := t.TempDir()
+	rep := ingestInto(t, src, lk, lake.Options{BatchEvents: 2000}, ingest.Options{Workers: 1})
+	if rep.EventsWritten != int64(total) {
+		t.Fatalf("wrote %d of %d", rep.EventsWritten, total)
+	}
+	files := 0
+	for part, ranges := range batchRanges(t, lk) {
+		files += len(ranges)
+		for i := 1; i < len(ranges); i++ {
+			if !ranges[i][0].After(ranges[i-1][1]) {
+				t.Errorf("%s: file %d starts at %s, before the previous one ends (%s)", part, i, ranges[i][0], ranges[i-1][1])
+			}
+		}
+	}
+	if files < 6 {
+		t.Fatalf("only %d files: the test needs several batches per partition", files)
+	}
+
+	// Stop after some batches, while rows are held, then run again.
+	for _, stopAfter := range []int{27, 53, 101} {
+		lk := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		w, err := lake.Open(ctx, lk, lake.Options{BatchEvents: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		l := listenerFunc(func(ingest.FileResult) {
+			if n++; n == stopAfter {
+				cancel()
+			}
+		})
+		ingest.Run(ctx, src, w, ingest.Options{Workers: 1, Listener: l})
+		first := w.Abort()
+		cancel()
+		second := ingestInto(t, src, lk, lake.Options{BatchEvents: 2000}, ingest.Options{})
+		rows := readLake(t, lk)
+		ids, dups := eventIDs(rows)
+		if len(rows) != total || dups != 0 || len(ids) != total {
+			t.Fatalf("stop after %d files: %d rows, %d duplicates; want %d, 0", stopAfter, len(rows), dups, total)
+		}
+		if first.EventsWritten+second.EventsWritten != int64(total) {
+			t.Errorf("stop after %d files: written %d + %d, want %d in all", stopAfter, first.EventsWritten, second.EventsWritten, total)
+		}
+		keys := map[string]int{}
+		ms, _ := lake.ReadManifests(lk)
+		for _, m := range ms {
+			for _, f := range m.Files {
+				keys[f.Key]++
+			}
+		}
+		for k, c := range keys {
+			if c != 1 {
+				t.Errorf("stop after %d files: %s is in %d manifests", stopAfter, k, c)
+			}
+		}
+		if len(keys) != 120 {
+			t.Errorf("stop after %d files: %d objects in the manifest, want 120", stopAfter, len(keys))
+		}
 	}
 }

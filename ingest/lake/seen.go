@@ -127,6 +127,25 @@ func (s *seenSets) freeze() map[string][]uint64 {
 	return out
 }
 
+// freezeExcept is freeze, but the hashes in keep (per date: rows held
+// for the next batch) stay pending.
+func (s *seenSets) freezeExcept(keep map[string][]uint64) map[string][]uint64 {
+	for date, hs := range keep {
+		d := s.dates[date]
+		for _, h := range hs {
+			delete(d.pending, h)
+		}
+	}
+	out := s.freeze()
+	for date, hs := range keep {
+		d := s.dates[date]
+		for _, h := range hs {
+			d.pending[h] = struct{}{}
+		}
+	}
+	return out
+}
+
 // thaw merges the frozen sets into the committed ones, then drops the
 // least recently used sets if more than maxHeld hashes are held (sets
 // grow here, not only when a day is first loaded: once every day of an

@@ -383,9 +383,14 @@ type batch struct {
 	parts  map[partKey][]*ingest.Event
 	files  []ManifestEntry
 	events int
+	// horizon: per account/region folder, the latest delivery time (from
+	// the key name) of the batch's objects.
+	horizon map[string]time.Time
 }
 
-func newBatch() *batch { return &batch{parts: map[partKey][]*ingest.Event{}} }
+func newBatch() *batch {
+	return &batch{parts: map[partKey][]*ingest.Event{}, horizon: map[string]time.Time{}}
+}
 
 // partitionOf picks the partition values, safe as folder names.
 func partitionOf(ev *ingest.Event, key keyname.Key) partKey {
@@ -457,6 +462,12 @@ func (w *Writer) Write(ctx context.Context, f ingest.FileResult, events []ingest
 		w.report.FailuresOmitted += f.Rejected - int64(len(f.RecordErrors))
 	}
 	k, _ := keyname.Parse(f.Object.Key)
+	if k.Kind == keyname.Log && !k.Time.IsZero() {
+		folder := k.Account + "/" + k.Region
+		if k.Time.After(w.batch.horizon[folder]) {
+			w.batch.horizon[folder] = k.Time
+		}
+	}
 	var written, dups int64
 	for i := range events {
 		ev := &events[i]
@@ -477,7 +488,7 @@ func (w *Writer) Write(ctx context.Context, f ingest.FileResult, events []ingest
 	e := entryOf(f, "ingested", written, dups)
 	w.batch.files = append(w.batch.files, e)
 	if w.batch.events >= w.opts.BatchEvents {
-		return w.commit(ctx)
+		return w.commit(ctx, false)
 	}
 	return nil
 }
@@ -508,7 +519,7 @@ func newBatchName(now time.Time, shard string) string {
 
 // commit hands the pending batch to a background goroutine (after the
 // previous one finished) so decoding goes on while Parquet is written.
-func (w *Writer) commit(ctx context.Context) error {
+func (w *Writer) commit(ctx context.Context, final bool) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
@@ -518,7 +529,14 @@ func (w *Writer) commit(ctx context.Context) error {
 		return nil
 	}
 	w.batch = newBatch()
-	frozen := w.seen.freeze()
+	var carried map[string][]uint64
+	if !final {
+		carried = w.holdBack(b, w.batch)
+		if len(b.files) == 0 && len(b.parts) == 0 {
+			return nil // everything waits for the next batch
+		}
+	}
+	frozen := w.seen.freezeExcept(carried)
 	name := newBatchName(w.opts.Now(), w.opts.Shard)
 	in := &inflight{done: make(chan struct{}), files: b.files}
 	w.inflight = in
@@ -530,6 +548,82 @@ func (w *Writer) commit(ctx context.Context) error {
 		in.written, in.outputs, in.err = writeBatch(bctx, w.dir, name, b, frozen, w.opts.Now)
 	}()
 	return nil
+}
+
+// holdBack is how far before a folder's latest delivery the rows of a
+// batch are held for the next one. CloudTrail delivers an event within
+// minutes (15 at most, in the documentation), so the objects listed next
+// (later deliveries of the same folder) hold no event older than this:
+// consecutive batch files of a partition then do not overlap in time,
+// and compaction merges them as sorted runs, a page at a time, instead
+// of row by row.
+const holdBack = 30 * time.Minute
+
+// holdBack moves into next the rows of b that later objects could precede
+// in time: those within holdBack of their folder's latest delivery in b.
+// The objects those rows come from move with them (they are committed
+// with the batch that writes their last rows); the rows of theirs written
+// now are duplicates to a re-run after a crash, never lost or written
+// twice. It returns the carried rows' identities, per event date, which
+// stay pending in the seen sets until their batch commits. Nothing is
+// carried when that would hold more than half a batch (a busy folder:
+// compaction merges the overlap instead).
+func (w *Writer) holdBack(b, next *batch) map[string][]uint64 {
+	cuts := map[partKey]time.Time{}
+	total := 0
+	for p, rows := range b.parts {
+		wm, ok := b.horizon[p.account+"/"+p.region]
+		if !ok {
+			continue
+		}
+		cut := wm.Add(-holdBack)
+		n := 0
+		for _, r := range rows {
+			if !r.EventTime.Before(cut) {
+				n++
+			}
+		}
+		if n > 0 {
+			cuts[p] = cut
+			total += n
+		}
+	}
+	if total == 0 || total > w.opts.BatchEvents/2 {
+		return nil
+	}
+	held := map[uint64]bool{}
+	carried := map[string][]uint64{}
+	for p, cut := range cuts {
+		rows := b.parts[p]
+		kept := 0
+		for _, r := range rows {
+			if r.EventTime.Before(cut) {
+				rows[kept] = r
+				kept++
+				continue
+			}
+			next.parts[p] = append(next.parts[p], r)
+			held[objKey(r.SourceBucket, r.SourceKey)] = true
+			carried[p.date] = append(carried[p.date], eventHash(r))
+		}
+		if kept == 0 {
+			delete(b.parts, p)
+		} else {
+			b.parts[p] = rows[:kept]
+		}
+	}
+	files := b.files[:0]
+	for _, f := range b.files {
+		if f.Status == "ingested" && held[objKey(f.Bucket, f.Key)] {
+			next.files = append(next.files, f)
+		} else {
+			files = append(files, f)
+		}
+	}
+	b.files = files
+	b.events -= total
+	next.events += total
+	return carried
 }
 
 // wait waits for the batch in flight and accounts for it.
@@ -701,7 +795,7 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 // returns the run's report.
 func (w *Writer) Close(ctx context.Context) (*Report, error) {
 	defer w.release()
-	err := w.commit(ctx)
+	err := w.commit(ctx, true)
 	if werr := w.wait(); err == nil {
 		err = werr
 	}
