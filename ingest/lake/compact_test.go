@@ -52,13 +52,7 @@ func overlappingCorpus(t *testing.T, dir string, files, per int) int {
 				"requestParameters":{"bucketName":"b%d","key":"k/%d"},"resources":[{"ARN":"arn:aws:s3:::b%d","type":"AWS::S3::Bucket"}]}`,
 				at.Format(time.RFC3339), f, i%250, f, i, i%7, i%7, i%13, i, i%13))
 		}
-		key := fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/%s/111122223333_CloudTrail_us-east-1_%s_%08d.json.gz",
-			start.Format("2006/01/02"), start.Format("20060102T1504Z"), f)
-		p := filepath.Join(dir, filepath.FromSlash(key))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, gz([]byte(`{"Records":[`+strings.Join(recs, ",")+`]}`)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeLogFile(t, dir, start, f, recs)
 	}
 	return files * per
 }

@@ -525,15 +525,22 @@ func laggedCorpus(t *testing.T, dir string, files, per int) int {
 			recs = append(recs, fmt.Sprintf(`{"eventVersion":"1.08","eventTime":%q,"eventSource":"s3.amazonaws.com","eventName":"GetObject",`+
 				`"awsRegion":"us-east-1","eventID":"%08x-0000-4000-8000-%012x","recipientAccountId":"111122223333"}`, at.Format(time.RFC3339), f, i))
 		}
-		key := fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/%s/111122223333_CloudTrail_us-east-1_%s_%08d.json.gz",
-			delivered.Format("2006/01/02"), delivered.Format("20060102T1504Z"), f)
-		p := filepath.Join(dir, filepath.FromSlash(key))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, gz([]byte(`{"Records":[`+strings.Join(recs, ",")+`]}`)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeLogFile(t, dir, delivered, f, recs)
 	}
 	return files * per
+}
+
+// writeLogFile writes records as the gzipped log file number f of account
+// 111122223333 in us-east-1, delivered at the given time.
+func writeLogFile(t *testing.T, dir string, delivered time.Time, f int, recs []string) {
+	t.Helper()
+	key := fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/%s/111122223333_CloudTrail_us-east-1_%s_%08d.json.gz",
+		delivered.Format("2006/01/02"), delivered.Format("20060102T1504Z"), f)
+	p := filepath.Join(dir, filepath.FromSlash(key))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, gz([]byte(`{"Records":[`+strings.Join(recs, ",")+`]}`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // batchRanges returns, per partition folder, the eventTime range of each
