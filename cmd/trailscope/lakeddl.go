@@ -87,8 +87,8 @@ never sees a row twice. Exit codes: 0 done, 3 usage, 4 fatal.`,
 }
 
 func printCompactReport(w io.Writer, r *lake.CompactReport) {
-	fmt.Fprintf(w, "compacted: %d partitions examined, %d files merged into %d, %d rows, %.1fs\n",
-		r.Partitions, r.FilesMerged, r.FilesWritten, r.Rows, r.Seconds)
+	fmt.Fprintf(w, "compacted: %d partitions examined, %d files merged into %d (%d by copying sorted runs), %d rows, %.1fs\n",
+		r.Partitions, r.FilesMerged, r.FilesWritten, r.Concatenated, r.Rows, r.Seconds)
 	if len(r.Foreign) > 0 {
 		fmt.Fprintf(w, "left alone: %d files written by another version (different schema)\n", len(r.Foreign))
 	}

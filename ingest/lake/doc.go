@@ -50,7 +50,11 @@
 // # Compaction
 //
 // Compact (and Writer.Close with Options.Compact) merges a partition's
-// small per-batch files into large files sorted by eventTime. A compaction
+// small per-batch files into large files sorted by eventTime. Files whose
+// times do not overlap (the writer's hold-back makes that the usual case)
+// are concatenated: their column chunks, Bloom filters and page indexes
+// are copied byte for byte under a new footer (concat.go); others are
+// merged row by row through parquet-go. A compaction
 // is committed like a batch: merged file, then a manifest entry of kind
 // "compact" listing the files it replaces, then their deletion; Open
 // deletes what a crash left on either side of the commit.

@@ -22,6 +22,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/rle"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/trailscope/trailscope/ingest"
 )
@@ -421,7 +423,23 @@ func TestPageIndex(t *testing.T) {
 	if err := writeParquet(path, rows); err != nil {
 		t.Fatal(err)
 	}
+	multi := checkPageIndex(t, path, true)
+	if multi == 0 {
+		t.Fatal("no chunk has more than one page: the test checks nothing about page cuts")
+	}
+}
+
+// checkPageIndex checks every column chunk's column and offset indexes
+// against its pages (and, if sorted, that eventTime is marked ascending);
+// it returns how many chunks have more than one page.
+func checkPageIndex(t *testing.T, path string, sorted bool) int {
+	t.Helper()
 	pf := openFile(t, path)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := pf.Metadata()
 	timeCol := -1
 	for i, p := range eventSchema.Columns() {
 		if strings.Join(p, ".") == "eventTime" {
@@ -442,11 +460,26 @@ func TestPageIndex(t *testing.T) {
 			if ci.NumPages() != oi.NumPages() {
 				t.Fatalf("row group %d column %d: %d column index pages, %d offset index pages", g, c, ci.NumPages(), oi.NumPages())
 			}
-			if c == timeCol && !ci.IsAscending() {
+			if sorted && c == timeCol && !ci.IsAscending() {
 				t.Errorf("row group %d: eventTime pages not marked ascending", g)
 			}
 			if oi.NumPages() > 1 {
 				multi++
+			}
+			// Each location points at a page header, and spans the page.
+			if oi.NumPages() > 0 && oi.Offset(0) != md.RowGroups[g].Columns[c].MetaData.DataPageOffset {
+				t.Fatalf("row group %d column %d: first page at %d, data page offset %d", g, c, oi.Offset(0), md.RowGroups[g].Columns[c].MetaData.DataPageOffset)
+			}
+			for p := 0; p < oi.NumPages(); p++ {
+				var h format.PageHeader
+				r := bytes.NewReader(raw[oi.Offset(p):])
+				if err := thrift.NewDecoder((&thrift.CompactProtocol{}).NewReader(r)).Decode(&h); err != nil || h.Type != format.DataPageV2 {
+					t.Fatalf("row group %d column %d page %d: no data page header at %d (%v)", g, c, p, oi.Offset(p), err)
+				}
+				size := int64(len(raw)) - oi.Offset(p) - int64(r.Len()) + int64(h.CompressedPageSize)
+				if size != oi.CompressedPageSize(p) {
+					t.Fatalf("row group %d column %d page %d: %d bytes, index says %d", g, c, p, size, oi.CompressedPageSize(p))
+				}
 			}
 			pages := chunk.Pages()
 			var row int64
@@ -478,9 +511,7 @@ func TestPageIndex(t *testing.T) {
 			pages.Close()
 		}
 	}
-	if multi == 0 {
-		t.Fatal("no chunk has more than one page: the test checks nothing about page cuts")
-	}
+	return multi
 }
 
 // TestCutBounds: cut statistics stay bounds of the value.

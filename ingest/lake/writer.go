@@ -332,6 +332,20 @@ func batchOf(name string) string {
 // written as two files at once.
 const splitRows = 8192
 
+// timeBoundary returns the index nearest i where a sorted partition's
+// eventTime changes, so the two halves never share a time (compaction
+// concatenates runs whose times do not overlap). With none, it returns i.
+func timeBoundary(rows []*ingest.Event, i int) int {
+	for d := 0; d < len(rows)/2; d++ {
+		for _, j := range []int{i + d, i - d} {
+			if j > 0 && j < len(rows) && !rows[j].EventTime.Equal(rows[j-1].EventTime) {
+				return j
+			}
+		}
+	}
+	return i
+}
+
 // sortEvents puts a partition's rows in the lake's order: eventTime, then
 // eventID.
 func sortEvents(rows []*ingest.Event) {
@@ -565,9 +579,10 @@ const holdBack = 30 * time.Minute
 // with the batch that writes their last rows); the rows of theirs written
 // now are duplicates to a re-run after a crash, never lost or written
 // twice. It returns the carried rows' identities, per event date, which
-// stay pending in the seen sets until their batch commits. Nothing is
-// carried when that would hold more than half a batch (a busy folder:
-// compaction merges the overlap instead).
+// stay pending in the seen sets until their batch commits. Carried rows
+// count toward the next batch's size, so memory does not grow; nothing is
+// carried when that would leave the batch less than a quarter of its rows
+// to write (a very busy folder: compaction merges the overlap instead).
 func (w *Writer) holdBack(b, next *batch) map[string][]uint64 {
 	cuts := map[partKey]time.Time{}
 	total := 0
@@ -588,7 +603,7 @@ func (w *Writer) holdBack(b, next *batch) map[string][]uint64 {
 			total += n
 		}
 	}
-	if total == 0 || total > w.opts.BatchEvents/2 {
+	if total == 0 || total > w.opts.BatchEvents*3/4 {
 		return nil
 	}
 	held := map[uint64]bool{}
@@ -743,7 +758,7 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 		rows := b.parts[k]
 		if len(keys) == 1 && len(rows) >= splitRows {
 			sortEvents(rows)
-			half := len(rows) / 2
+			half := timeBoundary(rows, len(rows)/2)
 			pieces = append(pieces, piece{rows[:half], filepath.Join(folder, "part-"+name+".parquet"), false},
 				piece{rows[half:], filepath.Join(folder, "part-"+name+".1.parquet"), false})
 			continue
