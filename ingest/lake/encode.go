@@ -608,6 +608,13 @@ func (c *colBuf) addString(v string) {
 		c.hashes = append(c.hashes, bloom.XXH64{}.Sum64(unsafe.Slice(unsafe.StringData(v), len(v))))
 	}
 	if c.dict != nil {
+		// Most dictionary columns repeat the previous row's value (one
+		// account, region, bucket, trail version...): check it first.
+		if len(c.idx) > 0 && v == c.dictVals[c.idx[len(c.idx)-1]] {
+			c.idx = append(c.idx, c.idx[len(c.idx)-1])
+			c.pagePlain += 4 + len(v)
+			return
+		}
 		id, ok := c.dict[v]
 		if !ok {
 			v = strings.Clone(v) // the map's keys stay in cache, not in the events
