@@ -29,8 +29,9 @@ type runGroup struct {
 
 // concatOrder returns the row groups of the files in eventTime order if
 // each holds no null eventTime and each one's times come strictly after
-// the previous one's (rows are sorted within a file, so the files' row
-// groups, concatenated in that order, are sorted). ok is false otherwise.
+// the previous one's, or, within a file, not before (rows are sorted
+// within a file, so the row groups, concatenated in that order, are
+// sorted). ok is false otherwise.
 func concatOrder(files []*os.File, pfs []*parquet.File) (order []runGroup, ok bool) {
 	col := -1
 	for i, p := range eventSchema.Columns() {
@@ -62,9 +63,12 @@ func concatOrder(files []*os.File, pfs []*parquet.File) (order []runGroup, ok bo
 				lo: int64(binary.LittleEndian.Uint64(st.MinValue)), hi: int64(binary.LittleEndian.Uint64(st.MaxValue))})
 		}
 	}
-	slices.SortFunc(order, func(a, b runGroup) int { return cmpInt(a.lo, b.lo) })
+	// Stable: a file's row groups keep their order (they may share an
+	// eventTime where the writer cut them; the file is sorted).
+	slices.SortStableFunc(order, func(a, b runGroup) int { return cmpInt(a.lo, b.lo) })
 	for i := 1; i < len(order); i++ {
-		if order[i].lo <= order[i-1].hi {
+		sameFile := order[i].file == order[i-1].file
+		if order[i].lo < order[i-1].hi || (order[i].lo == order[i-1].hi && !sameFile) {
 			return nil, false
 		}
 	}

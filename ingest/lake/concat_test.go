@@ -37,6 +37,20 @@ func disjointRuns(t *testing.T, dir, part string, rows []*ingest.Event, n int) [
 	return group
 }
 
+// timeBoundary returns the index nearest i where sorted rows'
+// eventTime changes, so runs cut there never share a time (compaction
+// concatenates runs whose times do not overlap). With none, it returns i.
+func timeBoundary(rows []*ingest.Event, i int) int {
+	for d := 0; d < len(rows)/2; d++ {
+		for _, j := range []int{i + d, i - d} {
+			if j > 0 && j < len(rows) && !rows[j].EventTime.Equal(rows[j-1].EventTime) {
+				return j
+			}
+		}
+	}
+	return i
+}
+
 // TestConcatenateDisjointRuns: files whose times do not overlap are
 // compacted by copying their row groups: the result holds every row, in
 // order, field for field; its page index, statistics and Bloom filters
@@ -145,5 +159,30 @@ func TestOverlappingRunsAreMerged(t *testing.T) {
 				t.Fatalf("report %+v: want a merge of %d rows", rep, len(rows))
 			}
 		})
+	}
+}
+
+// TestConcatenateRowGroupsSharingATime: a file's row groups may share an
+// eventTime where the writer cut them (the file is sorted); that does not
+// stop concatenation. Two files sharing one does.
+func TestConcatenateRowGroupsSharingATime(t *testing.T) {
+	rows := randomEvents(3*rowGroupRows, 51)
+	for i, e := range rows {
+		e.EventTime = time.Date(2026, 9, 30, 0, 0, i/5, 0, time.UTC) // five rows a second
+	}
+	sortEvents(rows)
+	dir := t.TempDir()
+	os.MkdirAll(manifestDir(dir), 0o755)
+	part := "events/account=1/region=r/event_date=d"
+	group := disjointRuns(t, dir, part, rows, 2) // two files of two row groups
+	if rows[rowGroupRows].EventTime != rows[rowGroupRows-1].EventTime {
+		t.Fatal("the first file's row groups do not share a time: the test checks nothing")
+	}
+	rep := &CompactReport{}
+	if err := mergeGroup(context.Background(), dir, group, time.Now, rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Concatenated != 1 || rep.Rows != int64(len(rows)) {
+		t.Fatalf("report %+v: want one concatenation of %d rows", rep, len(rows))
 	}
 }

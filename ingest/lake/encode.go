@@ -306,9 +306,18 @@ type eventWriter struct {
 	rows    int64
 	proto   thrift.CompactProtocol
 	cols    []colBuf
-	levels  []byte // a page's encoded levels
-	vals    []byte // a page's values, before compression
-	comp    []byte
+	scr     [encoders]scratch
+}
+
+// encoders is how many goroutines encode a row group's columns at once.
+const encoders = 2
+
+// scratch is one encoding goroutine's page buffers.
+type scratch struct {
+	levels []byte // a page's encoded levels
+	vals   []byte // a page's values, before compression
+	comp   []byte
+	proto  thrift.CompactProtocol
 }
 
 // chunkIndex is a column chunk's page index.
@@ -335,7 +344,9 @@ type colBuf struct {
 	pages   []byte // encoded pages (headers, levels, compressed values)
 	uncomp  int64  // their uncompressed size, headers included
 	index   chunkIndex
-	nData   int // data pages
+	nData   int                   // data pages
+	md      format.ColumnMetaData // set by finish, offsets relative to the chunk
+	dataOff int                   // where the data pages start in pages
 	// Dictionary columns: the chunk's indices and distinct values (owned),
 	// and where pages start (level entry, value, row).
 	dict      map[string]int32
@@ -473,11 +484,27 @@ func (ew *eventWriter) writeRowGroup(rows []*ingest.Event) error {
 	for i := range ew.cols {
 		ew.cols[i].reset()
 	}
-	// Row by row: each event is read once, while it is in cache.
-	for _, e := range rows {
-		for i := range ew.cols {
-			ew.cols[i].add(ew, e)
+	// Row by row (each event is read while it is in cache), the columns
+	// shared among the encoders, each column a page at a time.
+	encode := func(k, step int) {
+		sc := &ew.scr[k]
+		for _, e := range rows {
+			for i := k; i < len(ew.cols); i += step {
+				ew.cols[i].add(sc, e)
+			}
 		}
+		for i := k; i < len(ew.cols); i += step {
+			ew.cols[i].finish(sc)
+		}
+	}
+	if len(rows) < 1024 {
+		encode(0, 1)
+	} else {
+		var wg sync.WaitGroup
+		for k := range encoders {
+			wg.Go(func() { encode(k, encoders) })
+		}
+		wg.Wait()
 	}
 	rg := format.RowGroup{NumRows: int64(len(rows)), FileOffset: ew.off, Ordinal: int16(len(ew.groups))}
 	idx := make([]chunkIndex, len(ew.cols))
@@ -540,11 +567,11 @@ func (c *colBuf) reset() {
 func (c *colBuf) pageSize() int { return len(c.plain) + 4*len(c.lens) }
 
 // add appends one row's entries.
-func (c *colBuf) add(ew *eventWriter, e *ingest.Event) {
+func (c *colBuf) add(sc *scratch, e *ingest.Event) {
 	// A page ends at a row start once it holds pageBytes of values.
 	if c.dict == nil {
 		if c.pageSize() >= pageBytes {
-			c.flushPage(ew, len(c.defs), c.n, c.rows)
+			c.flushPage(sc, len(c.defs), c.n, c.rows)
 		}
 	} else if c.pagePlain >= pageBytes {
 		// Cut by the values' PLAIN size, not the indices': readers
@@ -635,19 +662,19 @@ func (c *colBuf) addString(v string) {
 // flushPage encodes the level entries from the page start to lv and the
 // values to vi (the buffered values, or the dictionary indices) as a v2
 // data page; row is the row the next page starts at.
-func (c *colBuf) flushPage(ew *eventWriter, lv, vi, row int) {
+func (c *colBuf) flushPage(sc *scratch, lv, vi, row int) {
 	if lv == c.pageLv {
 		return
 	}
 	l := c.l
-	ew.levels = ew.levels[:0]
+	sc.levels = sc.levels[:0]
 	repLen := 0
 	if l.maxRep > 0 {
-		ew.levels = appendHybrid(ew.levels, c.reps[c.pageLv:lv], uint(bits.Len8(uint8(l.maxRep))))
-		repLen = len(ew.levels)
+		sc.levels = appendHybrid(sc.levels, c.reps[c.pageLv:lv], uint(bits.Len8(uint8(l.maxRep))))
+		repLen = len(sc.levels)
 	}
 	if l.maxDef > 0 {
-		ew.levels = appendHybrid(ew.levels, c.defs[c.pageLv:lv], uint(bits.Len8(uint8(l.maxDef))))
+		sc.levels = appendHybrid(sc.levels, c.defs[c.pageLv:lv], uint(bits.Len8(uint8(l.maxDef))))
 	}
 	vals := c.plain
 	enc := format.Plain
@@ -655,31 +682,31 @@ func (c *colBuf) flushPage(ew *eventWriter, lv, vi, row int) {
 	case c.dict != nil && len(c.idx) > 0:
 		enc = format.RLEDictionary
 		width := max(1, uint(bits.Len32(uint32(len(c.dictVals)-1))))
-		ew.vals = append(ew.vals[:0], byte(width))
-		ew.vals = appendHybrid(ew.vals, c.idx[c.pageVi:vi], width)
-		vals = ew.vals
+		sc.vals = append(sc.vals[:0], byte(width))
+		sc.vals = appendHybrid(sc.vals, c.idx[c.pageVi:vi], width)
+		vals = sc.vals
 		for _, id := range c.idx[c.pageVi:vi] {
 			c.page.str(c.dictVals[id])
 		}
 	case l.typ == format.ByteArray:
 		enc = format.DeltaLengthByteArray
-		ew.vals = appendDeltaBinaryPacked(ew.vals[:0], c.lens)
-		ew.vals = append(ew.vals, c.plain...)
-		vals = ew.vals
+		sc.vals = appendDeltaBinaryPacked(sc.vals[:0], c.lens)
+		sc.vals = append(sc.vals, c.plain...)
+		vals = sc.vals
 	case l.typ == format.Boolean:
-		ew.vals = ew.vals[:0]
+		sc.vals = sc.vals[:0]
 		for i := 0; i < len(vals); i += 8 {
 			var b byte
 			for j := i; j < min(i+8, len(vals)); j++ {
 				b |= vals[j] << (j - i)
 			}
-			ew.vals = append(ew.vals, b)
+			sc.vals = append(sc.vals, b)
 		}
-		vals = ew.vals
+		vals = sc.vals
 	}
 	dh := format.DataPageHeaderV2{
 		NumValues: int32(lv - c.pageLv), NumNulls: int32((lv - c.pageLv) - (vi - c.pageVi)), NumRows: int32(row - c.pageRow),
-		Encoding: enc, DefinitionLevelsByteLength: int32(len(ew.levels) - repLen), RepetitionLevelsByteLength: int32(repLen),
+		Encoding: enc, DefinitionLevelsByteLength: int32(len(sc.levels) - repLen), RepetitionLevelsByteLength: int32(repLen),
 		IsCompressed: thrift.New(true),
 	}
 	// Page statistics and the page index let readers skip pages, and let
@@ -702,7 +729,7 @@ func (c *colBuf) flushPage(ew *eventWriter, lv, vi, row int) {
 		Offset: int64(len(c.pages)), FirstRowIndex: int64(c.pageRow)})
 	h := format.PageHeader{Type: format.DataPageV2}
 	h.DataPageHeaderV2.Set(dh)
-	c.appendPage(ew, &h, ew.levels, vals)
+	c.appendPage(sc, &h, sc.levels, vals)
 	loc := &c.index.oi.PageLocations[len(c.index.oi.PageLocations)-1]
 	loc.CompressedPageSize = int32(int64(len(c.pages)) - loc.Offset)
 	c.nData++
@@ -711,52 +738,52 @@ func (c *colBuf) flushPage(ew *eventWriter, lv, vi, row int) {
 
 // appendPage compresses vals and appends the page (header, levels,
 // compressed values) to the chunk's pages.
-func (c *colBuf) appendPage(ew *eventWriter, h *format.PageHeader, levels, vals []byte) {
-	ew.comp, _ = zstdPages.Encode(ew.comp, vals)
+func (c *colBuf) appendPage(sc *scratch, h *format.PageHeader, levels, vals []byte) {
+	sc.comp, _ = zstdPages.Encode(sc.comp, vals)
 	h.UncompressedPageSize = int32(len(levels) + len(vals))
-	h.CompressedPageSize = int32(len(levels) + len(ew.comp))
-	hb, _ := thrift.Marshal(&ew.proto, h) // a PageHeader always marshals
+	h.CompressedPageSize = int32(len(levels) + len(sc.comp))
+	hb, _ := thrift.Marshal(&sc.proto, h) // a PageHeader always marshals
 	c.uncomp += int64(len(hb)) + int64(h.UncompressedPageSize)
 	c.pages = append(c.pages, hb...)
 	c.pages = append(c.pages, levels...)
-	c.pages = append(c.pages, ew.comp...)
+	c.pages = append(c.pages, sc.comp...)
 }
 
-// writeChunk finishes a column chunk (for a dictionary column: the
-// dictionary page if it pays, then the data pages) and writes it.
-func (ew *eventWriter) writeChunk(c *colBuf) (format.ColumnChunk, error) {
+// finish ends a column chunk's encoding (for a dictionary column: the
+// dictionary page if it pays, then the data pages) and fills c.md, with
+// offsets relative to the chunk.
+func (c *colBuf) finish(sc *scratch) {
 	l := c.l
-	start := ew.off
 	md := format.ColumnMetaData{Type: l.typ, PathInSchema: l.path, Codec: format.Zstd, NumValues: int64(len(c.defs))}
 	md.Statistics.NullCount = int64(len(c.defs) - c.n)
-	dataOff := 0
+	c.dataOff = 0
 	enc := format.Plain
 	if l.typ == format.ByteArray {
 		enc = format.DeltaLengthByteArray
 	}
 	switch {
 	case c.dict == nil || c.n == 0:
-		c.flushPage(ew, len(c.defs), c.n, c.rows)
+		c.flushPage(sc, len(c.defs), c.n, c.rows)
 	case c.dictBytes*2 <= c.n*4+c.plainLen():
 		// The dictionary pays: values repeat.
 		enc = format.RLEDictionary
-		ew.vals = ew.vals[:0]
+		sc.vals = sc.vals[:0]
 		for _, v := range c.dictVals {
-			ew.vals = appendPlainString(ew.vals, v)
+			sc.vals = appendPlainString(sc.vals, v)
 		}
 		h := format.PageHeader{Type: format.DictionaryPage}
 		h.DictionaryPageHeader.Set(format.DictionaryPageHeader{NumValues: int32(len(c.dictVals)), Encoding: format.Plain})
-		c.appendPage(ew, &h, nil, ew.vals)
-		dataOff = len(c.pages)
-		md.DictionaryPageOffset = start
+		c.appendPage(sc, &h, nil, sc.vals)
+		c.dataOff = len(c.pages)
+		md.DictionaryPageOffset = 1 // made absolute by writeChunk
 		md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DictionaryPage, Encoding: format.Plain, Count: 1})
 		for _, cut := range append(c.cuts, [3]int{len(c.defs), c.n, c.rows}) {
-			c.flushPage(ew, cut[0], cut[1], cut[2])
+			c.flushPage(sc, cut[0], cut[1], cut[2])
 		}
 	default:
 		// Mostly distinct values: no dictionary, pages cut as for other
 		// columns.
-		c.undict(ew)
+		c.undict(sc)
 	}
 	md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DataPageV2, Encoding: enc, Count: int32(c.nData)})
 	switch {
@@ -771,16 +798,26 @@ func (ew *eventWriter) writeChunk(c *colBuf) (format.ColumnChunk, error) {
 	if c.chunk.set {
 		md.Statistics.MinValue, md.Statistics.MaxValue = c.chunk.encode(l.typ)
 	}
-	md.DataPageOffset = start + int64(dataOff)
 	md.TotalUncompressedSize = c.uncomp
+	md.TotalCompressedSize = int64(len(c.pages))
+	c.index.ci.BoundaryOrder = c.boundaryOrder()
+	c.md = md
+}
+
+// writeChunk writes a finished column chunk and returns its metadata.
+func (ew *eventWriter) writeChunk(c *colBuf) (format.ColumnChunk, error) {
+	start := ew.off
+	md := c.md
+	if md.DictionaryPageOffset != 0 {
+		md.DictionaryPageOffset = start
+	}
+	md.DataPageOffset = start + int64(c.dataOff)
 	for i := range c.index.oi.PageLocations {
 		c.index.oi.PageLocations[i].Offset += start
 	}
-	c.index.ci.BoundaryOrder = c.boundaryOrder()
 	if err := ew.write(c.pages); err != nil {
 		return format.ColumnChunk{}, err
 	}
-	md.TotalCompressedSize = ew.off - start
 	return format.ColumnChunk{FileOffset: start, MetaData: md}, nil
 }
 
@@ -815,7 +852,7 @@ func (c *colBuf) plainLen() int {
 }
 
 // undict writes a dictionary column's values without the dictionary.
-func (c *colBuf) undict(ew *eventWriter) {
+func (c *colBuf) undict(sc *scratch) {
 	idx := c.idx
 	c.idx = nil // flushPage writes the buffered values
 	defer func() { c.idx = idx[:0] }()
@@ -825,7 +862,7 @@ func (c *colBuf) undict(ew *eventWriter) {
 	for lv, d := range c.defs {
 		if c.l.maxRep == 0 || c.reps[lv] == 0 {
 			if c.pageSize() >= pageBytes {
-				c.flushPage(ew, lv, vi, row)
+				c.flushPage(sc, lv, vi, row)
 			}
 			row++
 		}
@@ -837,7 +874,7 @@ func (c *colBuf) undict(ew *eventWriter) {
 			vi++
 		}
 	}
-	c.flushPage(ew, len(c.defs), vi, row)
+	c.flushPage(sc, len(c.defs), vi, row)
 }
 
 func b2u(b bool) byte {

@@ -475,23 +475,30 @@ func killTrials(t *testing.T, mode string, trials int) {
 	}
 }
 
-// TestLonePartitionWrittenInHalves: a batch holding one large partition
-// is written as two files (its sorted rows cut in half); both are
-// committed by the batch's manifest and survive the next Open, while the
-// second half of an uncommitted batch is removed like any orphan.
-func TestLonePartitionWrittenInHalves(t *testing.T) {
+// TestLonePartitionOneFile: a batch holding one large partition writes
+// it as one file of full row groups (its columns are encoded by two
+// goroutines; it used to be cut in two files); the second half an earlier
+// version left from an uncommitted batch is removed like any orphan.
+func TestLonePartitionOneFile(t *testing.T) {
 	corpus, lk := t.TempDir(), t.TempDir()
 	total := makeCorpus(t, corpus, 40, 500) // 20,000 events over ~2 days
 	src, _ := ingest.NewDirSource(corpus)
 	rep := ingestInto(t, src, lk, lake.Options{BatchEvents: 9000}, ingest.Options{})
-	halves := 0
+	largest := int64(0)
 	for _, f := range parquetFiles(t, lk) {
 		if strings.HasSuffix(f, ".1.parquet") {
-			halves++
+			t.Errorf("%s: a second half", f)
+		}
+		pf, err := parquet.OpenFile(mustOpen(t, filepath.Join(lk, f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rg := range pf.RowGroups() {
+			largest = max(largest, rg.NumRows())
 		}
 	}
-	if halves == 0 || rep.ParquetFiles != int64(len(parquetFiles(t, lk))) {
-		t.Fatalf("%d second halves among %d files (report: %d)", halves, len(parquetFiles(t, lk)), rep.ParquetFiles)
+	if largest < 8000 || rep.ParquetFiles != int64(len(parquetFiles(t, lk))) {
+		t.Fatalf("largest row group %d rows, want a batch's (9,000 events); %d files (report: %d)", largest, len(parquetFiles(t, lk)), rep.ParquetFiles)
 	}
 	orphan := filepath.Join(lk, "events", "account=111122223333", "region=us-east-1", "event_date=2024-05-01", "part-20990101T000000000000Z-deadbeef.1.parquet")
 	os.WriteFile(orphan, []byte("half written"), 0o644)
@@ -508,6 +515,21 @@ func TestLonePartitionWrittenInHalves(t *testing.T) {
 	if len(rows) != total || len(ids) != total || dups != 0 {
 		t.Fatalf("%d rows, %d IDs, %d duplicates; want %d", len(rows), len(ids), dups, total)
 	}
+}
+
+// mustOpen opens path for parquet.OpenFile.
+func mustOpen(t *testing.T, path string) (*os.File, int64) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, st.Size()
 }
 
 // laggedCorpus writes files delivered every 5 minutes, each holding

@@ -320,30 +320,13 @@ func ReadManifest(path string) (*Manifest, error) {
 }
 
 // batchOf extracts the batch name from "part-BATCH.parquet",
-// "part-BATCH.1.parquet" (a partition's second half) or "BATCH.ids".
+// "part-BATCH.1.parquet" (a partition's second half, as versions before
+// 2026-11-23 wrote them) or "BATCH.ids".
 func batchOf(name string) string {
 	name = strings.TrimSuffix(name, ".tmp")
 	name = strings.TrimSuffix(strings.TrimSuffix(name, ".parquet"), ".ids")
 	name = strings.TrimSuffix(name, ".1")
 	return strings.TrimPrefix(name, "part-")
-}
-
-// splitRows: a batch's lone partition with at least this many rows is
-// written as two files at once.
-const splitRows = 8192
-
-// timeBoundary returns the index nearest i where a sorted partition's
-// eventTime changes, so the two halves never share a time (compaction
-// concatenates runs whose times do not overlap). With none, it returns i.
-func timeBoundary(rows []*ingest.Event, i int) int {
-	for d := 0; d < len(rows)/2; d++ {
-		for _, j := range []int{i + d, i - d} {
-			if j > 0 && j < len(rows) && !rows[j].EventTime.Equal(rows[j-1].EventTime) {
-				return j
-			}
-		}
-	}
-	return i
 }
 
 // sortEvents puts a partition's rows in the lake's order: eventTime, then
@@ -743,43 +726,24 @@ func writeBatch(ctx context.Context, dir, name string, b *batch, frozen map[stri
 		return a.account+"/"+a.region+"/"+a.date < c.account+"/"+c.region+"/"+c.date
 	})
 	// Each partition is sorted by eventTime, then written; two files are
-	// written at a time. A batch is usually one partition (listings come
-	// in account, region, day order), which would keep one core busy
-	// writing while the other decodes: a lone large partition is written
-	// as two files, each half of its sorted rows, at once.
-	type piece struct {
-		rows      []*ingest.Event
-		rel       string
-		sortFirst bool // rows is a whole partition, not sorted yet
-	}
-	var pieces []piece
-	for _, k := range keys {
-		folder := filepath.Join("events", "account="+k.account, "region="+k.region, "event_date="+k.date)
-		rows := b.parts[k]
-		if len(keys) == 1 && len(rows) >= splitRows {
-			sortEvents(rows)
-			half := timeBoundary(rows, len(rows)/2)
-			pieces = append(pieces, piece{rows[:half], filepath.Join(folder, "part-"+name+".parquet"), false},
-				piece{rows[half:], filepath.Join(folder, "part-"+name+".1.parquet"), false})
-			continue
-		}
-		pieces = append(pieces, piece{rows, filepath.Join(folder, "part-"+name+".parquet"), true})
-	}
-	outputs := make([]string, len(pieces))
+	// written at a time, and each file's columns are encoded by two
+	// goroutines (a batch is usually one partition: listings come in
+	// account, region, day order).
+	outputs := make([]string, len(keys))
 	var g errgroup.Group
 	g.SetLimit(2)
-	for i, p := range pieces {
+	for i, k := range keys {
+		rel := filepath.Join("events", "account="+k.account, "region="+k.region, "event_date="+k.date, "part-"+name+".parquet")
+		rows := b.parts[k]
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if p.sortFirst {
-				sortEvents(p.rows)
+			sortEvents(rows)
+			if err := writeParquet(filepath.Join(dir, rel), rows); err != nil {
+				return fmt.Errorf("write %s: %w", rel, err)
 			}
-			if err := writeParquet(filepath.Join(dir, p.rel), p.rows); err != nil {
-				return fmt.Errorf("write %s: %w", p.rel, err)
-			}
-			outputs[i] = filepath.ToSlash(p.rel)
+			outputs[i] = filepath.ToSlash(rel)
 			return nil
 		})
 	}
