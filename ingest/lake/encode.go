@@ -486,24 +486,26 @@ func (ew *eventWriter) writeRowGroup(rows []*ingest.Event) error {
 	}
 	// Row by row (each event is read while it is in cache), the columns
 	// shared among the encoders, each column a page at a time.
-	encode := func(k, step int) {
-		sc := &ew.scr[k]
+	encode := func(sc *scratch, cols []colBuf) {
 		for _, e := range rows {
-			for i := k; i < len(ew.cols); i += step {
-				ew.cols[i].add(sc, e)
+			for i := range cols {
+				cols[i].add(sc, e)
 			}
 		}
-		for i := k; i < len(ew.cols); i += step {
-			ew.cols[i].finish(sc)
+		for i := range cols {
+			cols[i].finish(sc)
 		}
 	}
 	if len(rows) < 1024 {
-		encode(0, 1)
+		encode(&ew.scr[0], ew.cols)
 	} else {
+		// Two contiguous halves of the columns: each encoder reads its
+		// own part of every event (top-level fields, then userIdentity
+		// and the JSON documents).
 		var wg sync.WaitGroup
-		for k := range encoders {
-			wg.Go(func() { encode(k, encoders) })
-		}
+		half := len(ew.cols) * 2 / 5
+		wg.Go(func() { encode(&ew.scr[1], ew.cols[half:]) })
+		encode(&ew.scr[0], ew.cols[:half])
 		wg.Wait()
 	}
 	rg := format.RowGroup{NumRows: int64(len(rows)), FileOffset: ew.off, Ordinal: int16(len(ew.groups))}
