@@ -23,14 +23,16 @@ import (
 // straight into column chunks. parquet-go's reflective writer spent most
 // of ingest's CPU shredding optional and nested fields value by value
 // (null bitmaps, per-value dictionary hashing, column buffers); here each
-// leaf column is one pass over the rows with a typed accessor.
+// event is read once, and each leaf column's typed accessor appends its
+// levels and value to that column's current page.
 //
 // The files are plain Parquet, the same as parquet-go writes for
 // ingest.Event: the schema elements are taken from parquet-go's own schema
 // of the type (so readers, compaction's schema check and docs/schema.md
-// see no difference), data pages v2 with RLE levels, PLAIN or dictionary
-// (RLE_DICTIONARY) values, zstd pages, chunk statistics with type-defined
-// column order, and split-block Bloom filters on bloomColumns.
+// see no difference), data pages v2 with RLE levels, dictionary
+// (RLE_DICTIONARY, for the struct's `dict` fields) or DELTA_LENGTH_BYTE_ARRAY
+// strings, zstd pages, chunk and page statistics with type-defined column
+// order, the page index, and split-block Bloom filters on bloomColumns.
 // TestEncoderMatchesParquetGo checks the equivalence.
 
 // leaf is one leaf column of the event schema and how to read it from an
@@ -49,7 +51,8 @@ type leaf struct {
 	res func(*ingest.Resource) string
 }
 
-func s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+// view is b as a string, without a copy (b must not change while it is used).
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // defStr gives a string's definition level below `above` present optional
 // ancestors: an empty string is NULL.
@@ -72,7 +75,7 @@ func topStr(f func(*ingest.Event) string) func(*ingest.Event) (string, uint8) {
 }
 
 func topJSON(f func(*ingest.Event) []byte) func(*ingest.Event) (string, uint8) {
-	return func(e *ingest.Event) (string, uint8) { return defStr(s(f(e)), 0) }
+	return func(e *ingest.Event) (string, uint8) { return defStr(view(f(e)), 0) }
 }
 
 func uiStr(f func(*ingest.UserIdentity) string) func(*ingest.Event) (string, uint8) {
@@ -183,7 +186,7 @@ var accessors = map[string]leaf{
 		return w.FederatedProvider
 	})},
 	"userIdentity.sessionContext.webIdFederationData.attributes": {str: scGroup(webID, func(w *ingest.WebIDFederationData) string {
-		return s(w.Attributes)
+		return view(w.Attributes)
 	})},
 	"userIdentity.sessionContext.attributes.creationDate": {str: scGroup(sessionAttrs, func(a *ingest.SessionAttributes) string {
 		return a.CreationDate
@@ -380,9 +383,9 @@ func (b *bounds) str(v string) {
 	switch {
 	case !b.set:
 		b.min, b.max, b.set = append(b.min[:0], v...), append(b.max[:0], v...), true
-	case v < s(b.min):
+	case v < view(b.min):
 		b.min = append(b.min[:0], v...)
-	case v > s(b.max):
+	case v > view(b.max):
 		b.max = append(b.max[:0], v...)
 	}
 }
@@ -397,8 +400,8 @@ func (b *bounds) widen(o *bounds, typ format.Type) {
 		b.int(o.hi)
 		return
 	}
-	b.str(s(o.min))
-	b.str(s(o.max))
+	b.str(view(o.min))
+	b.str(view(o.max))
 }
 
 // encode returns the bounds as Parquet statistics values.
