@@ -131,3 +131,33 @@ func TestCorruptObjectErrorForgetsThePreviousObject(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatedGroupKeyStartsAfresh: nested groups share one allocation
+// per event; a group given twice is the second value, not a blend of both
+// (as when each value was a fresh struct).
+func TestRepeatedGroupKeyStartsAfresh(t *testing.T) {
+	raw := []byte(`{"eventID":"e","userIdentity":{"type":"IAMUser","userName":"first","sessionContext":{"sourceIdentity":"s1","sessionIssuer":{"arn":"a1"}}},` +
+		`"userIdentity":{"type":"AssumedRole","sessionContext":{"attributes":{"mfaAuthenticated":"true"}}},` +
+		`"tlsDetails":{"tlsVersion":"TLSv1.2","cipherSuite":"c"},"tlsDetails":{"tlsVersion":"TLSv1.3"}}`)
+	var ev Event
+	if err := ParseEvent(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	u := ev.UserIdentity
+	if u == nil || u.Type != "AssumedRole" || u.UserName != "" || u.SessionContext == nil ||
+		u.SessionContext.SourceIdentity != "" || u.SessionContext.SessionIssuer != nil ||
+		u.SessionContext.Attributes == nil || u.SessionContext.Attributes.MFAAuthenticated != "true" {
+		t.Errorf("userIdentity = %+v, want only the second value", u)
+	}
+	if ev.TLSDetails == nil || ev.TLSDetails.TLSVersion != "TLSv1.3" || ev.TLSDetails.CipherSuite != "" {
+		t.Errorf("tlsDetails = %+v, want only the second value", ev.TLSDetails)
+	}
+	// Two events parsed one after the other share nothing.
+	var ev2 Event
+	if err := ParseEvent([]byte(`{"eventID":"f","userIdentity":{"type":"Root"}}`), &ev2); err != nil {
+		t.Fatal(err)
+	}
+	if ev.UserIdentity.Type != "AssumedRole" || ev2.UserIdentity.Type != "Root" {
+		t.Errorf("events share their groups: %q, %q", ev.UserIdentity.Type, ev2.UserIdentity.Type)
+	}
+}
