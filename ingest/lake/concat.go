@@ -1,7 +1,6 @@
 package lake
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -33,12 +32,8 @@ type runGroup struct {
 // within a file, so the row groups, concatenated in that order, are
 // sorted). ok is false otherwise.
 func concatOrder(files []*os.File, pfs []*parquet.File) (order []runGroup, ok bool) {
-	col := -1
-	for i, p := range eventSchema.Columns() {
-		if len(p) == 1 && p[0] == "eventTime" {
-			col = i
-		}
-	}
+	lc, _ := eventSchema.Lookup("eventTime")
+	col := lc.ColumnIndex
 	for i, pf := range pfs {
 		for _, rg := range pf.Metadata().RowGroups {
 			if rg.NumRows == 0 {
@@ -91,14 +86,12 @@ func writeConcat(w io.Writer, order []runGroup) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 256<<10)
-	out := &countWriter{w: bw}
-	var proto thrift.CompactProtocol
-	if _, err := out.Write([]byte("PAR1")); err != nil {
+	var out fileOut
+	if err := out.start(w); err != nil {
 		return err
 	}
 	copyRange := func(f *os.File, off, n int64) error {
-		_, err := io.Copy(out, io.NewSectionReader(f, off, n))
+		_, err := io.Copy(&out, io.NewSectionReader(f, off, n))
 		return err
 	}
 	fm := t.meta
@@ -108,7 +101,7 @@ func writeConcat(w io.Writer, order []runGroup) error {
 		rg := in.rg
 		rg.Columns = slices.Clone(rg.Columns)
 		rg.Ordinal = int16(g)
-		rg.FileOffset = out.n
+		rg.FileOffset = out.off
 		rg.TotalCompressedSize = 0
 		var cis [][]byte
 		var ois []format.OffsetIndex
@@ -119,7 +112,7 @@ func writeConcat(w io.Writer, order []runGroup) error {
 			if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
 				start = md.DictionaryPageOffset
 			}
-			delta := out.n - start
+			delta := out.off - start
 			if err := copyRange(in.file, start, md.TotalCompressedSize); err != nil {
 				return err
 			}
@@ -144,7 +137,7 @@ func writeConcat(w io.Writer, order []runGroup) error {
 				if _, err := in.file.ReadAt(b, c.OffsetIndexOffset); err != nil {
 					return fmt.Errorf("offset index: %w", err)
 				}
-				if err := thrift.Unmarshal(&proto, b, &o); err != nil {
+				if err := thrift.Unmarshal(&out.proto, b, &o); err != nil {
 					return fmt.Errorf("offset index: %w", err)
 				}
 				for k := range o.PageLocations {
@@ -159,7 +152,7 @@ func writeConcat(w io.Writer, order []runGroup) error {
 				continue
 			}
 			from := md.BloomFilterOffset
-			md.BloomFilterOffset = out.n
+			md.BloomFilterOffset = out.off
 			if err := copyRange(in.file, from, int64(md.BloomFilterLength)); err != nil {
 				return err
 			}
@@ -169,57 +162,6 @@ func writeConcat(w io.Writer, order []runGroup) error {
 		ci = append(ci, cis)
 		oi = append(oi, ois)
 	}
-	// The page indexes: every column index, then every offset index.
-	for g := range fm.RowGroups {
-		for i := range fm.RowGroups[g].Columns {
-			c := &fm.RowGroups[g].Columns[i]
-			c.ColumnIndexOffset, c.ColumnIndexLength = 0, 0
-			if ci[g][i] == nil {
-				continue
-			}
-			c.ColumnIndexOffset, c.ColumnIndexLength = out.n, int32(len(ci[g][i]))
-			if _, err := out.Write(ci[g][i]); err != nil {
-				return err
-			}
-		}
-	}
-	for g := range fm.RowGroups {
-		for i := range fm.RowGroups[g].Columns {
-			c := &fm.RowGroups[g].Columns[i]
-			c.OffsetIndexOffset, c.OffsetIndexLength = 0, 0
-			if len(oi[g][i].PageLocations) == 0 {
-				continue
-			}
-			b, err := thrift.Marshal(&proto, &oi[g][i])
-			if err != nil {
-				return err
-			}
-			c.OffsetIndexOffset, c.OffsetIndexLength = out.n, int32(len(b))
-			if _, err := out.Write(b); err != nil {
-				return err
-			}
-		}
-	}
-	b, err := thrift.Marshal(&proto, &fm)
-	if err != nil {
-		return err
-	}
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(b)))
-	b = append(b, "PAR1"...)
-	if _, err := out.Write(b); err != nil {
-		return err
-	}
-	return bw.Flush()
-}
-
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return out.finish(&fm, func(g, i int) ([]byte, error) { return ci[g][i], nil },
+		func(g, i int) *format.OffsetIndex { return &oi[g][i] })
 }

@@ -78,63 +78,56 @@ func topJSON(f func(*ingest.Event) []byte) func(*ingest.Event) (string, uint8) {
 	return func(e *ingest.Event) (string, uint8) { return defStr(view(f(e)), 0) }
 }
 
-func uiStr(f func(*ingest.UserIdentity) string) func(*ingest.Event) (string, uint8) {
-	return func(e *ingest.Event) (string, uint8) {
-		if e.UserIdentity == nil {
-			return "", 0
+// A group accessor returns an optional group of the event and the
+// definition level reached on the way: its present optional ancestors,
+// and itself when present (nil, with the level where the path stopped,
+// when it is not).
+type groupOf[G any] func(*ingest.Event) (*G, uint8)
+
+// top is a group at the top level of the event.
+func top[G any](get func(*ingest.Event) *G) groupOf[G] {
+	return func(e *ingest.Event) (*G, uint8) {
+		if g := get(e); g != nil {
+			return g, 1
 		}
-		return defStr(f(e.UserIdentity), 1)
+		return nil, 0
 	}
 }
 
-// uiGroup reads a field of a group under userIdentity (onBehalfOf,
-// sessionContext).
-func uiGroup[G any](group func(*ingest.UserIdentity) *G, f func(*G) string) func(*ingest.Event) (string, uint8) {
-	return func(e *ingest.Event) (string, uint8) {
-		if e.UserIdentity == nil {
-			return "", 0
+// under is a group inside another.
+func under[P, G any](parent groupOf[P], get func(*P) *G) groupOf[G] {
+	return func(e *ingest.Event) (*G, uint8) {
+		p, d := parent(e)
+		if p == nil {
+			return nil, d
 		}
-		g := group(e.UserIdentity)
+		if g := get(p); g != nil {
+			return g, d + 1
+		}
+		return nil, d
+	}
+}
+
+// field reads a string field of a group.
+func field[G any](group groupOf[G], f func(*G) string) func(*ingest.Event) (string, uint8) {
+	return func(e *ingest.Event) (string, uint8) {
+		g, d := group(e)
 		if g == nil {
-			return "", 1
+			return "", d
 		}
-		return defStr(f(g), 2)
+		return defStr(f(g), d)
 	}
 }
 
-func onBehalfOf(u *ingest.UserIdentity) *ingest.OnBehalfOf         { return u.OnBehalfOf }
-func sessionContext(u *ingest.UserIdentity) *ingest.SessionContext { return u.SessionContext }
-
-// scGroup reads a field of a group under sessionContext (sessionIssuer,
-// webIdFederationData, attributes).
-func scGroup[G any](group func(*ingest.SessionContext) *G, f func(*G) string) func(*ingest.Event) (string, uint8) {
-	return func(e *ingest.Event) (string, uint8) {
-		switch {
-		case e.UserIdentity == nil:
-			return "", 0
-		case e.UserIdentity.SessionContext == nil:
-			return "", 1
-		}
-		g := group(e.UserIdentity.SessionContext)
-		if g == nil {
-			return "", 2
-		}
-		return defStr(f(g), 3)
-	}
-}
-
-func tlsStr(f func(*ingest.TLSDetails) string) func(*ingest.Event) (string, uint8) {
-	return func(e *ingest.Event) (string, uint8) {
-		if e.TLSDetails == nil {
-			return "", 0
-		}
-		return defStr(f(e.TLSDetails), 1)
-	}
-}
-
-func issuer(c *ingest.SessionContext) *ingest.SessionIssuer           { return c.SessionIssuer }
-func webID(c *ingest.SessionContext) *ingest.WebIDFederationData      { return c.WebIDFederationData }
-func sessionAttrs(c *ingest.SessionContext) *ingest.SessionAttributes { return c.Attributes }
+var (
+	userIdentity = top(func(e *ingest.Event) *ingest.UserIdentity { return e.UserIdentity })
+	tlsDetails   = top(func(e *ingest.Event) *ingest.TLSDetails { return e.TLSDetails })
+	onBehalfOf   = under(userIdentity, func(u *ingest.UserIdentity) *ingest.OnBehalfOf { return u.OnBehalfOf })
+	session      = under(userIdentity, func(u *ingest.UserIdentity) *ingest.SessionContext { return u.SessionContext })
+	issuer       = under(session, func(c *ingest.SessionContext) *ingest.SessionIssuer { return c.SessionIssuer })
+	webID        = under(session, func(c *ingest.SessionContext) *ingest.WebIDFederationData { return c.WebIDFederationData })
+	sessionAttrs = under(session, func(c *ingest.SessionContext) *ingest.SessionAttributes { return c.Attributes })
+)
 
 // accessors reads every leaf of ingest.Event, by dotted path.
 var accessors = map[string]leaf{
@@ -165,42 +158,42 @@ var accessors = map[string]leaf{
 	"eventCategory":                {str: topStr(func(e *ingest.Event) string { return e.EventCategory })},
 	"sessionCredentialFromConsole": {str: topStr(func(e *ingest.Event) string { return e.SessionCredentialFromConsole })},
 
-	"userIdentity.type":                        {str: uiStr(func(u *ingest.UserIdentity) string { return u.Type })},
-	"userIdentity.principalId":                 {str: uiStr(func(u *ingest.UserIdentity) string { return u.PrincipalID })},
-	"userIdentity.arn":                         {str: uiStr(func(u *ingest.UserIdentity) string { return u.ARN })},
-	"userIdentity.accountId":                   {str: uiStr(func(u *ingest.UserIdentity) string { return u.AccountID })},
-	"userIdentity.accessKeyId":                 {str: uiStr(func(u *ingest.UserIdentity) string { return u.AccessKeyID })},
-	"userIdentity.userName":                    {str: uiStr(func(u *ingest.UserIdentity) string { return u.UserName })},
-	"userIdentity.invokedBy":                   {str: uiStr(func(u *ingest.UserIdentity) string { return u.InvokedBy })},
-	"userIdentity.identityProvider":            {str: uiStr(func(u *ingest.UserIdentity) string { return u.IdentityProvider })},
-	"userIdentity.credentialId":                {str: uiStr(func(u *ingest.UserIdentity) string { return u.CredentialID })},
-	"userIdentity.onBehalfOf.userId":           {str: uiGroup(onBehalfOf, func(o *ingest.OnBehalfOf) string { return o.UserID })},
-	"userIdentity.onBehalfOf.identityStoreArn": {str: uiGroup(onBehalfOf, func(o *ingest.OnBehalfOf) string { return o.IdentityStoreARN })},
+	"userIdentity.type":                        {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.Type })},
+	"userIdentity.principalId":                 {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.PrincipalID })},
+	"userIdentity.arn":                         {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.ARN })},
+	"userIdentity.accountId":                   {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.AccountID })},
+	"userIdentity.accessKeyId":                 {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.AccessKeyID })},
+	"userIdentity.userName":                    {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.UserName })},
+	"userIdentity.invokedBy":                   {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.InvokedBy })},
+	"userIdentity.identityProvider":            {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.IdentityProvider })},
+	"userIdentity.credentialId":                {str: field(userIdentity, func(u *ingest.UserIdentity) string { return u.CredentialID })},
+	"userIdentity.onBehalfOf.userId":           {str: field(onBehalfOf, func(o *ingest.OnBehalfOf) string { return o.UserID })},
+	"userIdentity.onBehalfOf.identityStoreArn": {str: field(onBehalfOf, func(o *ingest.OnBehalfOf) string { return o.IdentityStoreARN })},
 
-	"userIdentity.sessionContext.sessionIssuer.type":        {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.Type })},
-	"userIdentity.sessionContext.sessionIssuer.principalId": {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.PrincipalID })},
-	"userIdentity.sessionContext.sessionIssuer.arn":         {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.ARN })},
-	"userIdentity.sessionContext.sessionIssuer.accountId":   {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.AccountID })},
-	"userIdentity.sessionContext.sessionIssuer.userName":    {str: scGroup(issuer, func(i *ingest.SessionIssuer) string { return i.UserName })},
-	"userIdentity.sessionContext.webIdFederationData.federatedProvider": {str: scGroup(webID, func(w *ingest.WebIDFederationData) string {
+	"userIdentity.sessionContext.sessionIssuer.type":        {str: field(issuer, func(i *ingest.SessionIssuer) string { return i.Type })},
+	"userIdentity.sessionContext.sessionIssuer.principalId": {str: field(issuer, func(i *ingest.SessionIssuer) string { return i.PrincipalID })},
+	"userIdentity.sessionContext.sessionIssuer.arn":         {str: field(issuer, func(i *ingest.SessionIssuer) string { return i.ARN })},
+	"userIdentity.sessionContext.sessionIssuer.accountId":   {str: field(issuer, func(i *ingest.SessionIssuer) string { return i.AccountID })},
+	"userIdentity.sessionContext.sessionIssuer.userName":    {str: field(issuer, func(i *ingest.SessionIssuer) string { return i.UserName })},
+	"userIdentity.sessionContext.webIdFederationData.federatedProvider": {str: field(webID, func(w *ingest.WebIDFederationData) string {
 		return w.FederatedProvider
 	})},
-	"userIdentity.sessionContext.webIdFederationData.attributes": {str: scGroup(webID, func(w *ingest.WebIDFederationData) string {
+	"userIdentity.sessionContext.webIdFederationData.attributes": {str: field(webID, func(w *ingest.WebIDFederationData) string {
 		return view(w.Attributes)
 	})},
-	"userIdentity.sessionContext.attributes.creationDate": {str: scGroup(sessionAttrs, func(a *ingest.SessionAttributes) string {
+	"userIdentity.sessionContext.attributes.creationDate": {str: field(sessionAttrs, func(a *ingest.SessionAttributes) string {
 		return a.CreationDate
 	})},
-	"userIdentity.sessionContext.attributes.mfaAuthenticated": {str: scGroup(sessionAttrs, func(a *ingest.SessionAttributes) string {
+	"userIdentity.sessionContext.attributes.mfaAuthenticated": {str: field(sessionAttrs, func(a *ingest.SessionAttributes) string {
 		return a.MFAAuthenticated
 	})},
-	"userIdentity.sessionContext.sourceIdentity":  {str: uiGroup(sessionContext, func(c *ingest.SessionContext) string { return c.SourceIdentity })},
-	"userIdentity.sessionContext.ec2RoleDelivery": {str: uiGroup(sessionContext, func(c *ingest.SessionContext) string { return c.EC2RoleDelivery })},
-	"userIdentity.sessionContext.assumedRoot":     {str: uiGroup(sessionContext, func(c *ingest.SessionContext) string { return c.AssumedRoot })},
+	"userIdentity.sessionContext.sourceIdentity":  {str: field(session, func(c *ingest.SessionContext) string { return c.SourceIdentity })},
+	"userIdentity.sessionContext.ec2RoleDelivery": {str: field(session, func(c *ingest.SessionContext) string { return c.EC2RoleDelivery })},
+	"userIdentity.sessionContext.assumedRoot":     {str: field(session, func(c *ingest.SessionContext) string { return c.AssumedRoot })},
 
-	"tlsDetails.tlsVersion":               {str: tlsStr(func(t *ingest.TLSDetails) string { return t.TLSVersion })},
-	"tlsDetails.cipherSuite":              {str: tlsStr(func(t *ingest.TLSDetails) string { return t.CipherSuite })},
-	"tlsDetails.clientProvidedHostHeader": {str: tlsStr(func(t *ingest.TLSDetails) string { return t.ClientProvidedHostHeader })},
+	"tlsDetails.tlsVersion":               {str: field(tlsDetails, func(t *ingest.TLSDetails) string { return t.TLSVersion })},
+	"tlsDetails.cipherSuite":              {str: field(tlsDetails, func(t *ingest.TLSDetails) string { return t.CipherSuite })},
+	"tlsDetails.clientProvidedHostHeader": {str: field(tlsDetails, func(t *ingest.TLSDetails) string { return t.ClientProvidedHostHeader })},
 
 	"resources.list.element.ARN":       {res: func(r *ingest.Resource) string { return r.ARN }},
 	"resources.list.element.accountId": {res: func(r *ingest.Resource) string { return r.AccountID }},
@@ -301,19 +294,95 @@ const statBytes = 64
 // them: page statistics, the page index (column and offset indexes),
 // encoding statistics, and Bloom filters sized by the chunk's value count.
 type eventWriter struct {
+	fileOut
 	t       *fileTemplate
-	w       *bufio.Writer
-	off     int64
 	groups  []format.RowGroup
 	indexes [][]chunkIndex // per row group, per column
 	rows    int64
-	proto   thrift.CompactProtocol
 	cols    []colBuf
-	scr     [encoders]scratch
+	scr     [2]scratch // one per encoding goroutine (see writeRowGroup)
 }
 
-// encoders is how many goroutines encode a row group's columns at once.
-const encoders = 2
+// fileOut is a Parquet file being written, with its offset; the encoder
+// and compaction's concatenation both write through it.
+type fileOut struct {
+	w     *bufio.Writer
+	off   int64
+	proto thrift.CompactProtocol
+}
+
+// start begins a file on w (reusing the buffer of an earlier one).
+func (o *fileOut) start(w io.Writer) error {
+	if o.w == nil {
+		o.w = bufio.NewWriterSize(w, 256<<10)
+	} else {
+		o.w.Reset(w)
+	}
+	o.off = 0
+	return o.write([]byte("PAR1"))
+}
+
+func (o *fileOut) Write(b []byte) (int, error) {
+	n, err := o.w.Write(b)
+	o.off += int64(n)
+	return n, err
+}
+
+func (o *fileOut) write(b []byte) error {
+	_, err := o.Write(b)
+	return err
+}
+
+// finish writes the page indexes (every column index, then every offset
+// index; a nil column index or an empty offset index is left out), then
+// the footer fm, and flushes.
+func (o *fileOut) finish(fm *format.FileMetaData, columnIndex func(g, i int) ([]byte, error), offsetIndex func(g, i int) *format.OffsetIndex) error {
+	for g := range fm.RowGroups {
+		for i := range fm.RowGroups[g].Columns {
+			b, err := columnIndex(g, i)
+			if err != nil {
+				return err
+			}
+			c := &fm.RowGroups[g].Columns[i]
+			c.ColumnIndexOffset, c.ColumnIndexLength = 0, 0
+			if b == nil {
+				continue
+			}
+			c.ColumnIndexOffset, c.ColumnIndexLength = o.off, int32(len(b))
+			if err := o.write(b); err != nil {
+				return err
+			}
+		}
+	}
+	for g := range fm.RowGroups {
+		for i := range fm.RowGroups[g].Columns {
+			c := &fm.RowGroups[g].Columns[i]
+			c.OffsetIndexOffset, c.OffsetIndexLength = 0, 0
+			oi := offsetIndex(g, i)
+			if oi == nil || len(oi.PageLocations) == 0 {
+				continue
+			}
+			b, err := thrift.Marshal(&o.proto, oi)
+			if err != nil {
+				return err
+			}
+			c.OffsetIndexOffset, c.OffsetIndexLength = o.off, int32(len(b))
+			if err := o.write(b); err != nil {
+				return err
+			}
+		}
+	}
+	b, err := thrift.Marshal(&o.proto, fm)
+	if err != nil {
+		return err
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(b)))
+	b = append(b, "PAR1"...)
+	if err := o.write(b); err != nil {
+		return err
+	}
+	return o.w.Flush()
+}
 
 // scratch is one encoding goroutine's page buffers.
 type scratch struct {
@@ -438,15 +507,14 @@ var writers sync.Pool
 // the file is closed.
 func newEventWriter(w io.Writer) (*eventWriter, error) {
 	if ew, _ := writers.Get().(*eventWriter); ew != nil {
-		ew.w.Reset(w)
-		ew.off, ew.groups, ew.indexes, ew.rows = 0, nil, nil, 0
-		return ew, ew.write([]byte("PAR1"))
+		ew.groups, ew.indexes, ew.rows = nil, nil, 0
+		return ew, ew.start(w)
 	}
 	t, err := template()
 	if err != nil {
 		return nil, err
 	}
-	ew := &eventWriter{t: t, w: bufio.NewWriterSize(w, 256<<10), cols: make([]colBuf, len(t.leaves))}
+	ew := &eventWriter{t: t, cols: make([]colBuf, len(t.leaves))}
 	for i := range ew.cols {
 		c := &ew.cols[i]
 		c.l = &t.leaves[i]
@@ -454,18 +522,12 @@ func newEventWriter(w io.Writer) (*eventWriter, error) {
 			c.dict = map[string]int32{}
 		}
 	}
-	return ew, ew.write([]byte("PAR1"))
+	return ew, ew.start(w)
 }
 
 func (ew *eventWriter) release() {
 	ew.w.Reset(nil)
 	writers.Put(ew)
-}
-
-func (ew *eventWriter) write(b []byte) error {
-	n, err := ew.w.Write(b)
-	ew.off += int64(n)
-	return err
 }
 
 // writeEvents writes rows as row groups of at most rowGroupRows rows.
@@ -892,42 +954,12 @@ func b2u(b bool) byte {
 // close writes the page indexes (every column index, then every offset
 // index) and the footer.
 func (ew *eventWriter) close() error {
-	for _, offsetIndex := range []bool{false, true} {
-		for g := range ew.groups {
-			for i := range ew.groups[g].Columns {
-				var v any = &ew.indexes[g][i].ci
-				if offsetIndex {
-					v = &ew.indexes[g][i].oi
-				}
-				b, err := thrift.Marshal(&ew.proto, v)
-				if err != nil {
-					return err
-				}
-				cc := &ew.groups[g].Columns[i]
-				if offsetIndex {
-					cc.OffsetIndexOffset, cc.OffsetIndexLength = ew.off, int32(len(b))
-				} else {
-					cc.ColumnIndexOffset, cc.ColumnIndexLength = ew.off, int32(len(b))
-				}
-				if err := ew.write(b); err != nil {
-					return err
-				}
-			}
-		}
-	}
 	fm := ew.t.meta
 	fm.NumRows = ew.rows
 	fm.RowGroups = ew.groups
-	b, err := thrift.Marshal(&ew.proto, &fm)
-	if err != nil {
-		return err
-	}
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(b)))
-	b = append(b, "PAR1"...)
-	if err := ew.write(b); err != nil {
-		return err
-	}
-	return ew.w.Flush()
+	return ew.finish(&fm, func(g, i int) ([]byte, error) {
+		return thrift.Marshal(&ew.proto, &ew.indexes[g][i].ci)
+	}, func(g, i int) *format.OffsetIndex { return &ew.indexes[g][i].oi })
 }
 
 func appendPlainString(dst []byte, v string) []byte {
