@@ -440,12 +440,8 @@ func checkPageIndex(t *testing.T, path string, sorted bool) int {
 		t.Fatal(err)
 	}
 	md := pf.Metadata()
-	timeCol := -1
-	for i, p := range eventSchema.Columns() {
-		if strings.Join(p, ".") == "eventTime" {
-			timeCol = i
-		}
-	}
+	timeLeaf, _ := eventSchema.Lookup("eventTime")
+	timeCol := timeLeaf.ColumnIndex
 	multi := 0
 	for g, rg := range pf.RowGroups() {
 		for c, chunk := range rg.ColumnChunks() {

@@ -489,7 +489,11 @@ func TestLonePartitionOneFile(t *testing.T) {
 		if strings.HasSuffix(f, ".1.parquet") {
 			t.Errorf("%s: a second half", f)
 		}
-		pf, err := parquet.OpenFile(mustOpen(t, filepath.Join(lk, f)))
+		b, err := os.ReadFile(filepath.Join(lk, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -515,21 +519,6 @@ func TestLonePartitionOneFile(t *testing.T) {
 	if len(rows) != total || len(ids) != total || dups != 0 {
 		t.Fatalf("%d rows, %d IDs, %d duplicates; want %d", len(rows), len(ids), dups, total)
 	}
-}
-
-// mustOpen opens path for parquet.OpenFile.
-func mustOpen(t *testing.T, path string) (*os.File, int64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f, st.Size()
 }
 
 // laggedCorpus writes files delivered every 5 minutes, each holding
