@@ -171,6 +171,14 @@ type jscan struct {
 	parts *parts
 }
 
+// fresh zeroes a group of parts for a new value: a repeated key starts
+// afresh, as a newly allocated value would.
+func fresh[T any](p *T) *T {
+	var zero T
+	*p = zero
+	return p
+}
+
 // parts holds an event's nested groups in one allocation (most events
 // have most of them): fewer allocations per event, fewer objects for the
 // GC to trace.
@@ -525,8 +533,7 @@ func (s *jscan) userIdentity(v span, extra *[]byte) (*UserIdentity, error) {
 	if isNull(s.b[v.start:v.end]) {
 		return nil, nil
 	}
-	u := &s.parts.ui
-	*u = UserIdentity{} // a repeated key starts afresh, as a new value would
+	u := fresh(&s.parts.ui)
 	sub := s.sub(v)
 	err := sub.object(func(key []byte, v span) error {
 		var err error
@@ -584,8 +591,7 @@ func (s *jscan) sessionContext(v span, extra *[]byte) (*SessionContext, error) {
 	if isNull(s.b[v.start:v.end]) {
 		return nil, nil
 	}
-	c := &s.parts.sc
-	*c = SessionContext{} // a repeated key starts afresh, as a new value would
+	c := fresh(&s.parts.sc)
 	sub := s.sub(v)
 	err := sub.object(func(key []byte, v span) error {
 		var err error
@@ -593,8 +599,7 @@ func (s *jscan) sessionContext(v span, extra *[]byte) (*SessionContext, error) {
 		switch string(key) {
 		case "sessionIssuer":
 			if !isNull(val) {
-				si := &sub.parts.si
-				*si = SessionIssuer{} // a repeated key starts afresh, as a new value would
+				si := fresh(&sub.parts.si)
 				ss := sub.sub(v)
 				err = ss.object(func(k []byte, v span) error {
 					var err error
@@ -636,8 +641,7 @@ func (s *jscan) sessionContext(v span, extra *[]byte) (*SessionContext, error) {
 			}
 		case "attributes":
 			if !isNull(val) {
-				a := &sub.parts.at
-				*a = SessionAttributes{} // a repeated key starts afresh, as a new value would
+				a := fresh(&sub.parts.at)
 				ss := sub.sub(v)
 				err = ss.object(func(k []byte, v span) error {
 					var err error
@@ -671,8 +675,7 @@ func (s *jscan) tlsDetails(v span) (*TLSDetails, error) {
 	if isNull(s.b[v.start:v.end]) {
 		return nil, nil
 	}
-	t := &s.parts.tls
-	*t = TLSDetails{} // a repeated key starts afresh, as a new value would
+	t := fresh(&s.parts.tls)
 	sub := s.sub(v)
 	err := sub.object(func(k []byte, v span) error {
 		var err error
