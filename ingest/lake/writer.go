@@ -547,17 +547,17 @@ func (w *Writer) commit(ctx context.Context, final bool) error {
 	return nil
 }
 
-// holdBack is how far before a folder's latest delivery the rows of a
+// holdWindow is how far before a folder's latest delivery the rows of a
 // batch are held for the next one. CloudTrail delivers an event within
 // minutes (15 at most, in the documentation), so the objects listed next
 // (later deliveries of the same folder) hold no event older than this:
 // consecutive batch files of a partition then do not overlap in time,
 // and compaction merges them as sorted runs, a page at a time, instead
 // of row by row.
-const holdBack = 30 * time.Minute
+const holdWindow = 30 * time.Minute
 
 // holdBack moves into next the rows of b that later objects could precede
-// in time: those within holdBack of their folder's latest delivery in b.
+// in time: those within holdWindow of their folder's latest delivery in b.
 // The objects those rows come from move with them (they are committed
 // with the batch that writes their last rows); the rows of theirs written
 // now are duplicates to a re-run after a crash, never lost or written
@@ -574,7 +574,7 @@ func (w *Writer) holdBack(b, next *batch) map[string][]uint64 {
 		if !ok {
 			continue
 		}
-		cut := wm.Add(-holdBack)
+		cut := wm.Add(-holdWindow)
 		n := 0
 		for _, r := range rows {
 			if !r.EventTime.Before(cut) {
